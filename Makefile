@@ -1,0 +1,40 @@
+# gail-cli: every target sets up what it needs. CPU torch comes from the local wheel
+# cache when the machine has one (no multi-GB CUDA download on a machine without a GPU).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_SPEC ?= torch==2.13.0
+export MUJOCO_GL ?= egl
+
+.PHONY: install test lint train bench tensorboard clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if $(PY) -c "import torch" 2>/dev/null; then echo "torch already installed"; \
+	elif command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q torch; \
+	else $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu; fi
+	$(PY) -m pip install -q -e ".[dev,sweeps,video]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check gail_cli tests benchmarks
+	$(VENV)/bin/ruff format --check gail_cli tests benchmarks
+
+train: install
+	$(VENV)/bin/gail-train
+
+bench: install
+	$(PY) benchmarks/throughput.py
+
+tensorboard: install
+	$(VENV)/bin/tensorboard --logdir outputs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""gail-cli: GAIL from the command line."""

@@ -1,0 +1,1 @@
+"""Hydra configuration package (found via pkg://gail_cli.conf)."""
