@@ -1,0 +1,63 @@
+"""The learner's whole state in one object: networks, transform, optimizers.
+
+An :class:`Agent` is what a checkpoint saves and restores; the trainer drives it, and
+gail-eval / gail-collect rebuild its actor and observation transform alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from gail_cli.nets import Critic, Discriminator, GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import PPO, Rollout
+from gail_cli.stats import SummaryStats
+
+
+class Learner(Protocol):
+    """GAIL or plain PPO: turns one rollout into parameter updates and statistics."""
+
+    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]: ...
+
+    def state_dict(self) -> dict[str, object]: ...
+
+    def load_state_dict(self, state: dict[str, object]) -> None: ...
+
+
+@dataclass
+class Agent:
+    actor: GaussianActor
+    critic: Critic
+    normalizer: ObservationNormalizer
+    ppo: PPO
+    learner: Learner
+    discriminator: Discriminator | None = None
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        nets: dict[str, torch.nn.Module] = {"actor": self.actor, "critic": self.critic}
+        if self.discriminator is not None:
+            nets["discriminator"] = self.discriminator
+        return nets
+
+    def parameters_finite(self) -> bool:
+        """True when every parameter of every network is finite (one host sync)."""
+        flags = [torch.isfinite(p).all() for m in self.modules().values() for p in m.parameters()]
+        return bool(torch.stack(flags).all())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **{name: module.state_dict() for name, module in self.modules().items()},
+            "normalizer": self.normalizer.state_dict(),
+            "ppo": self.ppo.state_dict(),
+            "learner": self.learner.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, module in self.modules().items():
+            module.load_state_dict(state[name])
+        self.normalizer.load_state_dict(state["normalizer"])
+        self.ppo.load_state_dict(state["ppo"])
+        self.learner.load_state_dict(state["learner"])

@@ -1,0 +1,229 @@
+"""Builders: a composed Hydra config in, typed settings and ready objects out.
+
+This is the one place that reads the config tree; everything past it takes plain
+dataclasses and tensors. Bad values become one-line :class:`GailError`s here, before any
+environment is made or file written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from gail_cli.agent import Agent
+from gail_cli.data import ExpertData, load_expert_data
+from gail_cli.envs import VECTOR_MODES, EnvSpec
+from gail_cli.errors import GailError
+from gail_cli.gail import GAIL, DiscriminatorConfig
+from gail_cli.nets import ACTIVATIONS, Critic, Discriminator, GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import PPO, PPOConfig, PPOLearner, check_ranges
+
+T = TypeVar("T")
+
+
+@dataclass
+class TrainerConfig:
+    """The training loop's budget and cadence (all counts in env steps unless named)."""
+
+    total_env_steps: int = 1_000_000
+    num_envs: int = 8
+    steps_per_collect: int = 2048
+    eval_episodes: int = 10
+    eval_every: int = 50_000
+    normalize_obs: bool = True
+    vector_mode: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_ranges(
+            "trainer",
+            self,
+            {
+                "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
+                "num_envs": (self.num_envs >= 1, ">= 1"),
+                "steps_per_collect": (
+                    self.steps_per_collect >= self.num_envs
+                    and self.steps_per_collect % self.num_envs == 0,
+                    f"a positive multiple of trainer.num_envs={self.num_envs}",
+                ),
+                "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
+                "eval_every": (self.eval_every >= 1, ">= 1"),
+                "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
+            },
+        )
+
+    @property
+    def steps_per_env(self) -> int:
+        return self.steps_per_collect // self.num_envs
+
+
+@dataclass
+class NetConfig:
+    hidden_sizes: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        check_ranges(
+            "net",
+            self,
+            {
+                "hidden_sizes": (all(h >= 1 for h in self.hidden_sizes), "positive layer sizes"),
+                "activation": (self.activation in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"),
+            },
+        )
+
+
+def typed(cls: type[T], node: Any, group: str) -> T:
+    """Build dataclass ``cls`` from config ``node``, checking each value's type.
+
+    Keys of the node that ``cls`` does not declare are ignored (they belong to other
+    readers); a value of the wrong type raises GailError naming ``group.key``.
+    """
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name in node:
+            key = f"{group}.{field.name}"
+            kwargs[field.name] = _coerce(node[field.name], hints[field.name], key)
+    try:
+        return cls(**kwargs)
+    except GailError as exc:
+        raise GailError(str(exc).replace("net.", f"{group}.")) from None
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check value against a simple type hint (int, float, bool, str, list[int], X | None)."""
+    if isinstance(value, ListConfig):
+        value = OmegaConf.to_container(value)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(o for o in options if o is not type(None))
+        origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, list):
+            return [_coerce(v, item, key) for v in value]
+        expected = f"a list like [64, 64] of {item.__name__}"
+    elif hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif (hint is int and isinstance(value, int) and not isinstance(value, bool)) or (
+        hint in (bool, str) and isinstance(value, hint)
+    ):
+        return value
+    else:
+        expected = {float: "a number", int: "an integer", bool: "true or false"}.get(
+            hint, getattr(hint, "__name__", str(hint))
+        )
+    raise GailError(f"{key}={value!r} has the wrong type: expected {expected}; fix it with {key}=")
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; 'cpu' / 'cuda' / 'cuda:N' as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise GailError(f"device={name!r} is unknown; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GailError("device=cuda but no CUDA device is available; use device=auto or cpu")
+    return device
+
+
+def set_threads(setting: Any, device: torch.device) -> int:
+    """Apply the torch thread count; 'auto' is 1 (tiny networks, env stepping beside)."""
+    if setting == "auto":
+        threads = 1
+    elif isinstance(setting, int) and not isinstance(setting, bool) and setting >= 1:
+        threads = setting
+    else:
+        raise GailError(f"threads={setting!r} must be auto or a positive integer")
+    torch.set_num_threads(threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    return threads
+
+
+def seed_everything(seed: Any) -> int:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise GailError(f"seed={seed!r} must be a non-negative integer")
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    return seed
+
+
+def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
+    """The expert file of dataset.path, validated against the env's spaces."""
+    num = cfg.dataset.get("num_trajectories")
+    if num is not None and (not isinstance(num, int) or isinstance(num, bool)):
+        raise GailError(f"dataset.num_trajectories={num!r} must be a positive integer or null")
+    path = cfg.dataset.path
+    if not isinstance(path, str) or not path:
+        raise GailError("dataset.path is not set; pass dataset.path=<expert .hdf5 file>")
+    return load_expert_data(
+        path, obs_dim=spec.obs_dim, act_dim=spec.act_dim, num_trajectories=num, env_id=spec.env_id
+    )
+
+
+def build_actor(cfg: DictConfig, spec: EnvSpec) -> GaussianActor:
+    net = typed(NetConfig, cfg.policy, "policy")
+    log_std_init = _coerce(cfg.policy.get("log_std_init", 0.0), float, "policy.log_std_init")
+    return GaussianActor(spec.obs_dim, spec.act_dim, net.hidden_sizes, net.activation, log_std_init)
+
+
+def build_agent(
+    cfg: DictConfig,
+    spec: EnvSpec,
+    device: torch.device,
+    expert: ExpertData | None,
+) -> Agent:
+    """Networks, transform and learner; GAIL when expert data is given, else plain PPO."""
+    ppo_config = typed(PPOConfig, cfg.ppo, "ppo")
+    trainer = typed(TrainerConfig, cfg.trainer, "trainer")
+    if ppo_config.batch_size > trainer.steps_per_collect:
+        raise GailError(
+            f"ppo.batch_size={ppo_config.batch_size} is larger than "
+            f"trainer.steps_per_collect={trainer.steps_per_collect}; lower it"
+        )
+    actor = build_actor(cfg, spec).to(device)
+    critic_net = typed(NetConfig, cfg.critic, "critic")
+    critic = Critic(spec.obs_dim, critic_net.hidden_sizes, critic_net.activation).to(device)
+    normalizer = ObservationNormalizer(spec.obs_dim, enabled=trainer.normalize_obs)
+    ppo = PPO(actor, critic, ppo_config, device)
+    if expert is None:
+        return Agent(actor, critic, normalizer, ppo, PPOLearner(ppo, normalizer))
+    disc_config = typed(DiscriminatorConfig, cfg.discriminator, "discriminator")
+    disc_net = typed(NetConfig, cfg.discriminator, "discriminator")
+    spectral = _coerce(
+        cfg.discriminator.get("spectral_norm", False), bool, "discriminator.spectral_norm"
+    )
+    disc = Discriminator(
+        spec.obs_dim, spec.act_dim, disc_net.hidden_sizes, disc_net.activation, spectral
+    ).to(device)
+    learner = GAIL(
+        ppo,
+        disc,
+        disc_config,
+        normalizer,
+        expert_obs=torch.from_numpy(expert.observations).to(device),
+        expert_actions=torch.from_numpy(expert.actions).to(device),
+        action_low=torch.from_numpy(spec.action_low).to(device),
+        action_high=torch.from_numpy(spec.action_high).to(device),
+    )
+    return Agent(actor, critic, normalizer, ppo, learner, disc)
+
+
+def data_dir() -> str:
+    """Folder of shipped expert files: $GAIL_DATA_DIR, else the repository's data/."""
+    return os.environ.get("GAIL_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))

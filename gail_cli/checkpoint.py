@@ -1,0 +1,70 @@
+"""Atomic checkpoint files that load without executing code.
+
+A checkpoint is a dict of tensors, state dicts and plain Python values, saved with
+torch.save to a temporary file in the target's folder, fsynced, then renamed over the
+target: a crash at any moment leaves the previous checkpoint whole. Loading uses
+``torch.load(weights_only=True)``, which refuses anything that would unpickle code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gail_cli.errors import GailError
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write payload to path atomically (temporary file + fsync + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format_version": FORMAT_VERSION, **payload}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory's checkpoints/last.pt."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "last.pt"
+    if not path.is_file():
+        raise GailError(
+            f"checkpoint {path}: no such file; pass a .pt file or a run directory "
+            "that has checkpoints/last.pt"
+        )
+    return path
+
+
+def load_checkpoint(path: str | Path, env_id: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely; refuse a truncated, foreign or other-env file."""
+    path = resolve_checkpoint(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt or unsafe files
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GailError(
+            f"checkpoint {path}: cannot be loaded ({first_line[:200]}); it is truncated, "
+            "corrupt or not a gail-cli checkpoint"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        raise GailError(f"checkpoint {path}: not a gail-cli checkpoint (format unknown)")
+    if env_id is not None and payload.get("env_id") != env_id:
+        raise GailError(
+            f"checkpoint {path}: made for env {payload.get('env_id')}, not {env_id}; "
+            f"pass env={payload.get('env_id')} or a checkpoint of {env_id}"
+        )
+    return payload

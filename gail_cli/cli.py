@@ -1,0 +1,174 @@
+"""The console scripts, thin Hydra apps: compose the config, build, run, report.
+
+Bad input of any kind ends a command with one line on stderr and exit code 2; an
+interruption (Ctrl-C, SIGTERM) saves a checkpoint and exits with 128 + the signal number.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from gail_cli.build import (
+    TrainerConfig,
+    build_agent,
+    data_dir,
+    load_expert,
+    pick_device,
+    seed_everything,
+    set_threads,
+    typed,
+)
+from gail_cli.checkpoint import load_checkpoint
+from gail_cli.envs import env_spec, make_vector_env
+from gail_cli.errors import GailError
+from gail_cli.logger import RunLogger
+from gail_cli.trainer import Interrupted, Progress, Trainer, write_json_atomic
+
+CONFIG_PATH = "pkg://gail_cli.conf"
+EXIT_BAD_INPUT = 2
+
+OmegaConf.register_new_resolver("data_dir", data_dir, replace=True)
+
+
+def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:
+    """Turn GailError into one stderr line and exit 2; Interrupted into 128 + signum.
+
+    In a multirun the error is re-raised after its line, so the sweeper records the job
+    as failed while the other jobs run on.
+    """
+
+    def decorate(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+        @functools.wraps(task)
+        def wrapper(cfg: DictConfig) -> Any:
+            try:
+                return task(cfg)
+            except GailError as exc:
+                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+                if HydraConfig.get().mode == RunMode.MULTIRUN:
+                    raise
+                sys.exit(EXIT_BAD_INPUT)
+            except Interrupted as exc:
+                run_dir = exc.checkpoint.parent.parent
+                print(
+                    f"{program}: {exc}; checkpoint saved to {exc.checkpoint}; "
+                    f"continue with: gail-train resume={run_dir}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                sys.exit(128 + exc.signum)
+
+        return wrapper
+
+    return decorate
+
+
+def _flatten(cfg: DictConfig) -> dict[str, Any]:
+    """Resolved config as {'ppo.lr': 3e-4, ...} for the hparams plugin."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            out[prefix[:-1]] = node
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return out
+
+
+def run_training(cfg: DictConfig, imitation: bool) -> float:
+    """Build and run one training; returns the figure a sweeper should maximize.
+
+    That is the final eval normalized return for GAIL and the eval return for an expert.
+    """
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    checkpoint = None
+    if cfg.get("resume"):
+        checkpoint = load_checkpoint(cfg.resume)
+        run_dir = Path(checkpoint["run_dir"])
+        cfg = OmegaConf.create(checkpoint["config"])
+    seed = seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    set_threads(cfg.threads, device)
+    trainer_config = typed(TrainerConfig, cfg.trainer, "trainer")
+    envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
+    spec = env_spec(envs, cfg.env.id)
+    expert = load_expert(cfg, spec) if imitation else None
+    agent = build_agent(cfg, spec, device, expert)
+    progress = Progress()
+    if checkpoint is not None:
+        agent.load_state_dict(checkpoint["agent"])
+        progress = Progress(
+            checkpoint["env_steps"], checkpoint["best_eval_return"], checkpoint["last_eval"]
+        )
+        import torch  # local: only a resume restores the RNG
+
+        torch.set_rng_state(checkpoint["torch_rng"])
+    eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
+    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    trainer = Trainer(
+        agent=agent,
+        config=trainer_config,
+        spec=spec,
+        envs=envs,
+        eval_envs=eval_envs,
+        run_dir=run_dir,
+        seed=seed,
+        device=device,
+        expert_return=expert.mean_return if expert is not None else None,
+        checkpoint_meta={
+            "env_id": spec.env_id,
+            "obs_dim": spec.obs_dim,
+            "act_dim": spec.act_dim,
+            "mode": "gail" if imitation else "expert",
+            "config": config_yaml,
+            "run_dir": str(run_dir.resolve()),
+        },
+        progress=progress,
+    )
+    logger = RunLogger(run_dir, trainer_config.total_env_steps, progress.env_steps)
+    if expert is not None:
+        logger.message(
+            f"expert: {expert.path} ({expert.num_episodes} episodes, "
+            f"{expert.num_transitions} transitions, mean return {expert.mean_return:.1f})"
+        )
+    try:
+        if checkpoint is None:
+            logger.text("config", f"```\n{config_yaml}\n```")
+        metrics = trainer.run(logger)
+        logger.hparams(_flatten(cfg), metrics)
+    finally:
+        logger.close()
+        envs.close()
+        eval_envs.close()
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    logger.message(
+        f"done: {int(metrics['env_steps'])} env steps, eval return "
+        f"{metrics.get('eval/return', float('nan')):.1f}, run dir {run_dir}"
+    )
+    key = "eval/normalized_return" if imitation else "eval/return"
+    return float(metrics.get(key, metrics.get("eval/return", float("nan"))))
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
+@guarded("gail-train")
+def train(cfg: DictConfig) -> float:
+    """gail-train: GAIL on the chosen env from the expert file of dataset.path."""
+    return run_training(cfg, imitation=True)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="expert")
+@guarded("gail-expert")
+def expert(cfg: DictConfig) -> float:
+    """gail-expert: the same PPO on the environment's own reward."""
+    return run_training(cfg, imitation=False)

@@ -1,0 +1,168 @@
+"""Vector environment construction, rollout collection and deterministic evaluation."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+
+from gail_cli.errors import GailError
+from gail_cli.nets import GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import Rollout
+
+VECTOR_MODES = ("sync", "async")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the learner needs to know of an environment's spaces."""
+
+    env_id: str
+    obs_dim: int
+    act_dim: int
+    action_low: np.ndarray  # (act_dim,) float32
+    action_high: np.ndarray  # (act_dim,) float32
+
+
+def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env_id`` that reset in the same step an episode ends.
+
+    The true final observation of an ended episode is in ``info["final_obs"]``.
+    """
+    if mode not in VECTOR_MODES:
+        raise GailError(f"trainer.vector_mode={mode!r} is unknown; use one of {VECTOR_MODES}")
+    if env_id not in gym.registry:
+        raise GailError(
+            f"env.id={env_id!r} is not a registered gymnasium id; "
+            "use e.g. env=HalfCheetah-v4, env=Hopper-v4 or env=Walker2d-v4"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return gym.make_vec(
+                env_id,
+                num_envs=num_envs,
+                vectorization_mode=mode,
+                vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            )
+        except (gym.error.Error, ImportError) as exc:
+            raise GailError(f"env.id={env_id!r} could not be made: {exc}") from exc
+
+
+def env_spec(envs: gym.vector.VectorEnv, env_id: str) -> EnvSpec:
+    """Read the single-env spaces; only flat Box observations and actions are supported."""
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    if not isinstance(obs_space, gym.spaces.Box) or not isinstance(act_space, gym.spaces.Box):
+        raise GailError(f"env {env_id}: only Box observation and action spaces are supported")
+    return EnvSpec(
+        env_id=env_id,
+        obs_dim=int(np.prod(obs_space.shape)),
+        act_dim=int(np.prod(act_space.shape)),
+        action_low=act_space.low.astype(np.float32),
+        action_high=act_space.high.astype(np.float32),
+    )
+
+
+class Collector:
+    """Steps a vector env with the stochastic policy and records rollouts.
+
+    Episode returns of the environment's reward are accumulated per env; finished ones
+    wait in ``finished_returns`` until the trainer drains them for logging.
+    """
+
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        spec: EnvSpec,
+        actor: GaussianActor,
+        normalizer: ObservationNormalizer,
+        device: torch.device,
+        seed: int,
+    ) -> None:
+        self.envs, self.spec, self.actor = envs, spec, actor
+        self.normalizer, self.device = normalizer, device
+        self.obs, _ = envs.reset(seed=seed)
+        self.running_returns = np.zeros(envs.num_envs)
+        self.running_lengths = np.zeros(envs.num_envs, dtype=np.int64)
+        self.finished_returns: list[float] = []
+        self.finished_lengths: list[int] = []
+
+    def collect(self, steps_per_env: int) -> Rollout:
+        """Run ``steps_per_env`` vector steps; tensors of shape (T=steps_per_env, N, ...)."""
+        n, obs_dim, act_dim = self.envs.num_envs, self.spec.obs_dim, self.spec.act_dim
+        obs = np.empty((steps_per_env, n, obs_dim), dtype=np.float32)
+        next_obs = np.empty_like(obs)
+        actions = np.empty((steps_per_env, n, act_dim), dtype=np.float32)
+        rewards = np.empty((steps_per_env, n), dtype=np.float32)
+        terminated = np.empty((steps_per_env, n), dtype=bool)
+        truncated = np.empty((steps_per_env, n), dtype=bool)
+        low, high = self.spec.action_low, self.spec.action_high
+        for t in range(steps_per_env):
+            obs[t] = self.obs
+            with torch.inference_mode():
+                state = self.normalizer(torch.from_numpy(obs[t]).to(self.device))
+                actions[t] = self.actor.sample(state).cpu().numpy()
+            step_obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
+                np.clip(actions[t], low, high)
+            )
+            next_obs[t] = step_obs
+            done = terminated[t] | truncated[t]
+            if done.any():
+                for i in np.flatnonzero(done):
+                    next_obs[t, i] = info["final_obs"][i]
+            self._track_episodes(rewards[t], done)
+            self.obs = step_obs
+        as_tensor = lambda x: torch.from_numpy(x).to(self.device)  # noqa: E731
+        return Rollout(
+            obs=as_tensor(obs),
+            next_obs=as_tensor(next_obs),
+            actions=as_tensor(actions),
+            terminated=as_tensor(terminated),
+            truncated=as_tensor(truncated),
+            env_rewards=as_tensor(rewards),
+        )
+
+    def _track_episodes(self, rewards: np.ndarray, done: np.ndarray) -> None:
+        self.running_returns += rewards
+        self.running_lengths += 1
+        for i in np.flatnonzero(done):
+            self.finished_returns.append(float(self.running_returns[i]))
+            self.finished_lengths.append(int(self.running_lengths[i]))
+        self.running_returns[done] = 0.0
+        self.running_lengths[done] = 0
+
+    def drain_episodes(self) -> tuple[list[float], list[int]]:
+        """Returns and lengths of the episodes finished since the last drain."""
+        out = (self.finished_returns, self.finished_lengths)
+        self.finished_returns, self.finished_lengths = [], []
+        return out
+
+
+def evaluate(
+    envs: gym.vector.VectorEnv,
+    actor: GaussianActor,
+    normalizer: ObservationNormalizer,
+    spec: EnvSpec,
+    device: torch.device,
+    seed: int,
+) -> np.ndarray:
+    """One deterministic (mean-action) episode per env; returns (num_envs,) true returns."""
+    obs, _ = envs.reset(seed=seed)
+    n = envs.num_envs
+    returns = np.zeros(n)
+    finished = np.zeros(n, dtype=bool)
+    while not finished.all():
+        with torch.inference_mode():
+            state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
+            action = actor(state).cpu().numpy()
+        obs, reward, terminated, truncated, _ = envs.step(
+            np.clip(action, spec.action_low, spec.action_high)
+        )
+        returns += np.where(finished, 0.0, reward)
+        finished |= terminated | truncated
+    return returns

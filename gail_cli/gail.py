@@ -1,0 +1,168 @@
+"""GAIL = PPO on the discriminator's reward, plus the discriminator's own update.
+
+The discriminator d(s, a) outputs an unbounded logit, positive for "expert". Its loss is
+-log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is -log(1 - σ(d)) =
+softplus(d). Both sides are fed through the same observation transform, and policy
+actions are clipped to the action bounds exactly as the environment received them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from gail_cli.nets import Discriminator
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import PPO, Rollout, batched, check_ranges
+from gail_cli.stats import SummaryStats, summarize
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Discriminator optimization settings (network shape is the builder's)."""
+
+    lr: float = 3e-4
+    disc_update_num: int = 4
+    grad_penalty: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_ranges(
+            "discriminator",
+            self,
+            {
+                "lr": (self.lr > 0, "> 0"),
+                "disc_update_num": (self.disc_update_num >= 1, ">= 1"),
+                "grad_penalty": (self.grad_penalty >= 0, ">= 0"),
+            },
+        )
+
+
+def discriminator_loss(d_expert: torch.Tensor, d_policy: torch.Tensor) -> torch.Tensor:
+    """-log σ(d_expert) - log(1 - σ(d_policy)), each term a mean over its (B,) logits."""
+    return F.softplus(-d_expert).mean() + F.softplus(d_policy).mean()
+
+
+def policy_reward(logits: torch.Tensor) -> torch.Tensor:
+    """-log(1 - σ(d)) computed stably as softplus(d); same shape as logits."""
+    return F.softplus(logits)
+
+
+def accuracies(d_expert: torch.Tensor, d_policy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(acc_exp, acc_pi): fractions of expert logits > 0 and of policy logits < 0."""
+    return (d_expert > 0).float().mean(), (d_policy < 0).float().mean()
+
+
+def gradient_penalty(
+    disc: Discriminator,
+    expert_obs: torch.Tensor,
+    expert_act: torch.Tensor,
+    policy_obs: torch.Tensor,
+    policy_act: torch.Tensor,
+) -> torch.Tensor:
+    """Mean (||∇d(x̂)|| - 1)² at random interpolates x̂ of expert and policy pairs (B, ·)."""
+    alpha = torch.rand(expert_obs.shape[0], 1, device=expert_obs.device)
+    obs = (alpha * expert_obs + (1 - alpha) * policy_obs).requires_grad_(True)
+    act = (alpha * expert_act + (1 - alpha) * policy_act).requires_grad_(True)
+    logits = disc(obs, act)
+    grads = torch.autograd.grad(logits.sum(), [obs, act], create_graph=True)
+    norm = torch.cat(grads, dim=-1).norm(dim=-1)
+    return (norm - 1.0).pow(2).mean()
+
+
+class GAIL:
+    """The GAIL learner: discriminator steps, then PPO on the discriminator's reward.
+
+    expert_obs (M, obs_dim) raw and expert_actions (M, act_dim) bounded live on the
+    learner's device; they are normalized with the shared transform at sampling time.
+    """
+
+    def __init__(
+        self,
+        ppo: PPO,
+        disc: Discriminator,
+        config: DiscriminatorConfig,
+        normalizer: ObservationNormalizer,
+        expert_obs: torch.Tensor,
+        expert_actions: torch.Tensor,
+        action_low: torch.Tensor,
+        action_high: torch.Tensor,
+    ) -> None:
+        self.ppo, self.disc, self.config, self.normalizer = ppo, disc, config, normalizer
+        self.expert_obs, self.expert_actions = expert_obs, expert_actions
+        self.action_low, self.action_high = action_low, action_high
+        self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr)
+
+    def env_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        """Clip unbounded policy actions (..., act_dim) to the bounds the env applies."""
+        return torch.max(torch.min(actions, self.action_high), self.action_low)
+
+    def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
+        """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""
+        lead = obs.shape[:-1]
+        logits = batched(
+            self.disc,
+            obs.reshape(lead.numel(), -1),
+            env_actions.reshape(lead.numel(), -1),
+            max_batchsize=self.ppo.config.max_batchsize,
+        )
+        return policy_reward(logits).view(lead)
+
+    def update_discriminator(
+        self, policy_obs: torch.Tensor, policy_actions: torch.Tensor
+    ) -> dict[str, SummaryStats]:
+        """disc_update_num steps, each on a slice of the rollout and as many expert pairs.
+
+        policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded.
+        """
+        cfg = self.config
+        size = policy_obs.shape[0]
+        slice_size = -(-size // cfg.disc_update_num)
+        per_step: dict[str, list[torch.Tensor]] = {"disc_loss": [], "acc_pi": [], "acc_exp": []}
+        for idx in torch.randperm(size, device=policy_obs.device).split(slice_size):
+            expert_idx = torch.randint(
+                0, self.expert_obs.shape[0], (idx.numel(),), device=self.expert_obs.device
+            )
+            exp_obs = self.normalizer(self.expert_obs[expert_idx])
+            exp_act = self.expert_actions[expert_idx]
+            pi_obs, pi_act = policy_obs[idx], policy_actions[idx]
+            d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
+            loss = discriminator_loss(d_expert, d_policy)
+            if cfg.grad_penalty > 0:
+                penalty = gradient_penalty(self.disc, exp_obs, exp_act, pi_obs, pi_act)
+                total = loss + cfg.grad_penalty * penalty
+            else:
+                total = loss
+            self.disc_optim.zero_grad(set_to_none=True)
+            total.backward()
+            self.disc_optim.step()
+            acc_exp, acc_pi = accuracies(d_expert.detach(), d_policy.detach())
+            per_step["disc_loss"].append(loss.detach())
+            per_step["acc_pi"].append(acc_pi)
+            per_step["acc_exp"].append(acc_exp)
+        return summarize(per_step)
+
+    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
+        """Discriminator steps, then PPO with the updated discriminator's reward.
+
+        Returns the seed's GailTrainingStats plus ``disc_reward`` (mean reward, float).
+        """
+        start = time.perf_counter()
+        obs = self.normalizer(rollout.obs)
+        next_obs = self.normalizer(rollout.next_obs)
+        env_actions = self.env_actions(rollout.actions)
+        disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
+        rewards = self.reward(obs, env_actions)
+        stats = self.ppo.update(
+            obs, next_obs, rollout.actions, rewards, rollout.terminated, rollout.truncated
+        )
+        stats["train_time"] = time.perf_counter() - start
+        return {**stats, **disc_stats, "disc_reward": float(rewards.mean())}
+
+    def state_dict(self) -> dict[str, object]:
+        return {"disc_optim": self.disc_optim.state_dict()}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.disc_optim.load_state_dict(state["disc_optim"])  # type: ignore[arg-type]

@@ -1,0 +1,76 @@
+"""TensorBoard writing and the tqdm progress bar; env steps are the x axis everywhere."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summary
+from tqdm import tqdm
+
+from gail_cli.stats import SummaryStats
+
+
+class RunLogger:
+    """One TensorBoard run plus one progress bar over env steps.
+
+    ``start_step`` > 0 (a resumed run) purges events written after it by the interrupted
+    run, so curves continue without duplicate steps. The bar is disabled automatically
+    when stderr is not a terminal (multirun jobs, CI logs).
+    """
+
+    def __init__(self, log_dir: Path, total_steps: int, start_step: int = 0) -> None:
+        self.writer = SummaryWriter(str(log_dir), purge_step=start_step or None)
+        self.bar = tqdm(
+            total=total_steps,
+            initial=start_step,
+            unit="step",
+            unit_scale=True,
+            dynamic_ncols=True,
+            disable=None,
+            desc="env steps",
+        )
+        self.postfix: dict[str, str] = {}
+
+    def scalars(self, values: Mapping[str, float], step: int) -> None:
+        """Log each name -> value at ``step``; names are full tags like 'eval/return'."""
+        for tag, value in values.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def training_stats(self, stats: Mapping[str, SummaryStats | float | int], step: int) -> None:
+        """The update's statistics under train/<name> (mean) and train/<name>_std."""
+        for name, value in stats.items():
+            if isinstance(value, SummaryStats):
+                self.writer.add_scalar(f"train/{name}", value.mean, step)
+                self.writer.add_scalar(f"train/{name}_std", value.std, step)
+            elif name != "disc_reward":
+                self.writer.add_scalar(f"train/{name}", value, step)
+
+    def text(self, tag: str, body: str) -> None:
+        self.writer.add_text(tag, body, 0)
+
+    def hparams(self, params: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+        """Write the hparams plugin's records into this same run."""
+        clean = {
+            k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in params.items()
+        }
+        finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+        for summary in hparams_summary(clean, finite):
+            self.writer.file_writer.add_summary(summary)  # type: ignore[union-attr]
+
+    def advance(self, steps: int, **postfix: str) -> None:
+        self.postfix.update(postfix)
+        self.bar.set_postfix(self.postfix, refresh=False)
+        self.bar.update(steps)
+
+    def message(self, line: str) -> None:
+        """Print a line without breaking the bar."""
+        tqdm.write(line)
+
+    def close(self) -> None:
+        self.bar.close()
+        self.writer.flush()
+        self.writer.close()

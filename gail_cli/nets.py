@@ -1,0 +1,113 @@
+"""The three networks: Gaussian MLP actor, MLP critic, MLP discriminator.
+
+All take normalized observations of shape (B, obs_dim), float32.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+
+
+def mlp(
+    in_dim: int,
+    hidden_sizes: Sequence[int],
+    out_dim: int,
+    activation: str = "tanh",
+    out_gain: float = 1.0,
+) -> nn.Sequential:
+    """An MLP with orthogonal init (gain sqrt(2) hidden, ``out_gain`` last), zero biases."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    layers: list[nn.Module] = []
+    sizes = [in_dim, *hidden_sizes]
+    for a, b in itertools.pairwise(sizes):
+        layers += [_init(nn.Linear(a, b), np.sqrt(2)), ACTIVATIONS[activation]()]
+    layers.append(_init(nn.Linear(sizes[-1], out_dim), out_gain))
+    return nn.Sequential(*layers)
+
+
+def _init(layer: nn.Linear, gain: float) -> nn.Linear:
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class GaussianActor(nn.Module):
+    """Diagonal Gaussian policy with a state-independent log std.
+
+    Actions are sampled unbounded; the environment (and the discriminator) receive them
+    clipped to the action bounds, while PPO's log-probabilities use the unbounded sample.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "tanh",
+        log_std_init: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.mean_net = mlp(obs_dim, hidden_sizes, act_dim, activation, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def distribution(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        """The action distribution for obs (B, obs_dim); batch shape (B, act_dim)."""
+        mean = self.mean_net(obs)
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+
+    def sample(self, obs: torch.Tensor) -> torch.Tensor:
+        """Unbounded action samples (B, act_dim) for obs (B, obs_dim)."""
+        mean = self.mean_net(obs)
+        return mean + self.log_std.exp() * torch.randn_like(mean)
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Summed log-probability (B,) of unbounded actions (B, act_dim)."""
+        return self.distribution(obs).log_prob(actions).sum(-1)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Mean action (B, act_dim), unbounded."""
+        return self.mean_net(obs)
+
+
+class Critic(nn.Module):
+    """State value V(s): (B, obs_dim) -> (B,)."""
+
+    def __init__(self, obs_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh") -> None:
+        super().__init__()
+        self.net = mlp(obs_dim, hidden_sizes, 1, activation, out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs).squeeze(-1)
+
+
+class Discriminator(nn.Module):
+    """d(s, a): concatenated [obs, act] (B, obs_dim + act_dim) -> unbounded logit (B,).
+
+    Positive logits mean "expert". The last layer is linear with no activation.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "tanh",
+        spectral_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.net = mlp(obs_dim + act_dim, hidden_sizes, 1, activation, out_gain=1.0)
+        if spectral_norm:
+            for i, layer in enumerate(self.net):
+                if isinstance(layer, nn.Linear):
+                    self.net[i] = nn.utils.parametrizations.spectral_norm(layer)
+
+    def forward(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, act], dim=-1)).squeeze(-1)

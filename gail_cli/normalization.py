@@ -1,0 +1,90 @@
+"""Running statistics: observation normalization and return scaling.
+
+Both are plain float64 numpy accumulators (Chan et al.'s parallel mean/variance update),
+so their state is exactly reproducible and cheap to checkpoint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class RunningMeanStd:
+    """Running mean and (population) variance of a stream of vectors of shape ``shape``."""
+
+    def __init__(self, shape: tuple[int, ...] = ()) -> None:
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = 0.0
+
+    def update(self, batch: np.ndarray) -> None:
+        """Fold in a batch of shape (B, *shape)."""
+        batch = np.asarray(batch, dtype=np.float64).reshape(-1, *self.mean.shape)
+        n = batch.shape[0]
+        if n == 0:
+            return
+        b_mean = batch.mean(axis=0)
+        b_var = batch.var(axis=0)
+        if self.count == 0:
+            self.mean, self.var, self.count = b_mean, b_var, float(n)
+            return
+        total = self.count + n
+        delta = b_mean - self.mean
+        self.mean = self.mean + delta * n / total
+        m2 = self.var * self.count + b_var * n + delta**2 * self.count * n / total
+        self.var = m2 / total
+        self.count = total
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {
+            "mean": torch.from_numpy(self.mean.copy()),
+            "var": torch.from_numpy(self.var.copy()),
+            "count": torch.tensor(self.count, dtype=torch.float64),
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.mean = state["mean"].numpy().astype(np.float64)
+        self.var = state["var"].numpy().astype(np.float64)
+        self.count = float(state["count"])
+
+
+class ObservationNormalizer:
+    """The one observation transform shared by actor, critic and discriminator.
+
+    ``normalize(obs) = clip((obs - mean) / sqrt(var + eps), -clip, clip)``. With
+    ``enabled=False`` it is the identity. Statistics change only through :meth:`update`,
+    which the trainer calls once per rollout, so every network sees one frozen transform
+    for the whole of an update, applied identically to expert and policy samples.
+    """
+
+    def __init__(self, obs_dim: int, enabled: bool = True, clip: float = 10.0) -> None:
+        self.enabled = enabled
+        self.clip = clip
+        self.eps = 1e-8
+        self.rms = RunningMeanStd((obs_dim,))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._mean = torch.as_tensor(self.rms.mean, dtype=torch.float32)
+        self._inv_std = torch.as_tensor(1.0 / np.sqrt(self.rms.var + self.eps), dtype=torch.float32)
+
+    def update(self, raw_obs: np.ndarray) -> None:
+        """Fold raw observations of shape (B, obs_dim) into the statistics."""
+        if self.enabled:
+            self.rms.update(raw_obs)
+            self._refresh()
+
+    def __call__(self, raw_obs: torch.Tensor) -> torch.Tensor:
+        """Normalize a float32 tensor of shape (..., obs_dim); same shape out."""
+        if not self.enabled:
+            return raw_obs
+        mean, inv_std = self._mean.to(raw_obs.device), self._inv_std.to(raw_obs.device)
+        return ((raw_obs - mean) * inv_std).clamp_(-self.clip, self.clip)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.rms.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.rms.load_state_dict(state)
+        self._refresh()

@@ -1,0 +1,346 @@
+"""PPO for continuous actions: rollout storage, GAE, and the clipped update.
+
+Every parameter of the seed (Tianshou 2's PPO/GAIL) is here with the seed's meaning.
+Shapes: T = steps per env in a rollout, N = number of envs, B = T * N.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from gail_cli.errors import GailError
+from gail_cli.nets import Critic, GaussianActor
+from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
+from gail_cli.stats import SummaryStats, summarize
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyperparameters; names and meaning follow the seed (see README)."""
+
+    lr: float = 3e-4
+    lr_decay: bool = False
+    repeat_per_collect: int = 10
+    batch_size: int = 64
+    eps_clip: float = 0.2
+    dual_clip: float | None = None
+    value_clip: bool = False
+    advantage_normalization: bool = True
+    recompute_advantage: bool = False
+    vf_coef: float = 0.5
+    ent_coef: float = 0.01
+    max_grad_norm: float | None = None
+    gae_lambda: float = 0.95
+    max_batchsize: int = 256
+    gamma: float = 0.99
+    return_scaling: bool = False
+
+    def __post_init__(self) -> None:
+        checks = {
+            "lr": (self.lr > 0, "> 0"),
+            "repeat_per_collect": (self.repeat_per_collect >= 1, ">= 1"),
+            "batch_size": (self.batch_size >= 1, ">= 1"),
+            "eps_clip": (self.eps_clip > 0, "> 0"),
+            "dual_clip": (self.dual_clip is None or self.dual_clip > 1, "null or > 1"),
+            "vf_coef": (self.vf_coef >= 0, ">= 0"),
+            "ent_coef": (self.ent_coef >= 0, ">= 0"),
+            "max_grad_norm": (self.max_grad_norm is None or self.max_grad_norm > 0, "null or > 0"),
+            "gae_lambda": (0 <= self.gae_lambda <= 1, "in [0, 1]"),
+            "max_batchsize": (self.max_batchsize >= 1, ">= 1"),
+            "gamma": (0 <= self.gamma <= 1, "in [0, 1]"),
+        }
+        check_ranges("ppo", self, checks)
+
+
+def check_ranges(group: str, config: object, checks: dict[str, tuple[bool, str]]) -> None:
+    """Raise GailError for the first parameter whose check failed."""
+    for name, (ok, allowed) in checks.items():
+        if not ok:
+            value = getattr(config, name)
+            raise GailError(
+                f"{group}.{name}={value} is out of range: it must be {allowed}; "
+                f"fix it with {group}.{name}=<value>"
+            )
+
+
+@dataclass
+class Rollout:
+    """One rollout of raw environment data; time-major tensors on the learner's device.
+
+    obs:        (T, N, obs_dim) raw observation s_t the action was taken in.
+    next_obs:   (T, N, obs_dim) raw s_{t+1}; at an episode's end, its true final observation.
+    actions:    (T, N, act_dim) unbounded policy samples (the env got them clipped).
+    terminated: (T, N) bool, the episode ended by termination at this step (no bootstrap).
+    truncated:  (T, N) bool, the episode was cut by a time limit (bootstrap from V(next_obs)).
+    env_rewards: (T, N) the environment's reward: reported, used for learning only by the
+                 expert trainer.
+    """
+
+    obs: torch.Tensor
+    next_obs: torch.Tensor
+    actions: torch.Tensor
+    terminated: torch.Tensor
+    truncated: torch.Tensor
+    env_rewards: torch.Tensor
+
+    @property
+    def num_steps(self) -> int:
+        return self.obs.shape[0] * self.obs.shape[1]
+
+
+def compute_gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    next_values: torch.Tensor,
+    terminated: torch.Tensor,
+    done: torch.Tensor,
+    gamma: float,
+    gae_lambda: float,
+) -> torch.Tensor:
+    """Generalized advantage estimates, all arguments and the result of shape (T, N).
+
+    ``next_values`` are V(s_{t+1}) of the true next (or final) observation: a truncated
+    step bootstraps from it, a terminated step does not. ``done`` (terminated or
+    truncated) stops the recursion across episode boundaries; the rollout's last step
+    bootstraps from V(s_T) and has no successor advantage.
+    """
+    not_terminated = 1.0 - terminated.float()
+    not_done = 1.0 - done.float()
+    deltas = (rewards + gamma * next_values * not_terminated - values).cpu().numpy()
+    decay = (gamma * gae_lambda * not_done).cpu().numpy()
+    advantages = np.zeros_like(deltas)
+    running = np.zeros(deltas.shape[1], dtype=deltas.dtype)
+    for t in range(deltas.shape[0] - 1, -1, -1):
+        running = deltas[t] + decay[t] * running
+        advantages[t] = running
+    return torch.from_numpy(advantages).to(rewards.device)
+
+
+def batched(
+    fn: Callable[..., torch.Tensor], *inputs: torch.Tensor, max_batchsize: int
+) -> torch.Tensor:
+    """fn(*inputs) without gradients, in chunks of at most max_batchsize rows.
+
+    Every input has the same leading dimension B; fn maps chunks to a (chunk,) result.
+    """
+    with torch.no_grad():
+        chunks = zip(*(x.split(max_batchsize) for x in inputs), strict=True)
+        return torch.cat([fn(*chunk) for chunk in chunks])
+
+
+class PPO:
+    """The clipped PPO update with every option of the seed.
+
+    ``update`` takes normalized observations and a reward per step; which reward (the
+    discriminator's or the environment's) is the caller's business.
+    """
+
+    def __init__(
+        self, actor: GaussianActor, critic: Critic, config: PPOConfig, device: torch.device
+    ) -> None:
+        self.actor, self.critic, self.config, self.device = actor, critic, config, device
+        self.params = [*actor.parameters(), *critic.parameters()]
+        self.optim = torch.optim.Adam(self.params, lr=config.lr, eps=1e-5)
+        self.return_rms = RunningMeanStd()
+        self.smoothed_loss: float | None = None
+
+    def set_lr_fraction(self, fraction: float) -> None:
+        """Scale the learning rate to fraction * lr (linear decay when lr_decay is on)."""
+        lr = self.config.lr * (max(fraction, 0.0) if self.config.lr_decay else 1.0)
+        for group in self.optim.param_groups:
+            group["lr"] = lr
+
+    def _return_std(self) -> float:
+        return math.sqrt(self.return_rms.var + 1e-8) if self.config.return_scaling else 1.0
+
+    def advantages_and_returns(
+        self,
+        obs: torch.Tensor,
+        next_obs: torch.Tensor,
+        rewards: torch.Tensor,
+        terminated: torch.Tensor,
+        done: torch.Tensor,
+        update_return_stats: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Advantages (B,), value targets (B,) and current values (B,), in critic units.
+
+        With return_scaling the critic predicts returns divided by the running std of
+        returns: values are unscaled for GAE, and targets scaled by the std before this
+        rollout's returns are folded into the statistics.
+        """
+        cfg = self.config
+        t, n = rewards.shape
+        values = batched(self.critic, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
+        next_values = batched(self.critic, next_obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
+        std = self._return_std()
+        advantages = compute_gae(
+            rewards,
+            values.view(t, n) * std,
+            next_values.view(t, n) * std,
+            terminated,
+            done,
+            cfg.gamma,
+            cfg.gae_lambda,
+        ).flatten()
+        returns = advantages + values * std
+        if cfg.return_scaling:
+            targets = returns / std
+            if update_return_stats:
+                self.return_rms.update(returns.cpu().numpy())
+        else:
+            targets = returns
+        return advantages, targets, values
+
+    def update(
+        self,
+        obs: torch.Tensor,
+        next_obs: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+    ) -> dict[str, SummaryStats | float | int]:
+        """Run repeat_per_collect epochs of minibatch PPO on one rollout.
+
+        obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) unbounded;
+        rewards, terminated, truncated: (T, N). Returns the seed's PPO statistics.
+        """
+        cfg = self.config
+        start = time.perf_counter()
+        done = terminated | truncated
+        flat_obs = obs.flatten(0, 1)
+        flat_actions = actions.flatten(0, 1)
+        old_log_probs = batched(
+            self.actor.log_prob, flat_obs, flat_actions, max_batchsize=cfg.max_batchsize
+        )
+        per_step: dict[str, list[torch.Tensor]] = {
+            k: [] for k in ("loss", "actor_loss", "vf_loss", "ent_loss")
+        }
+        size = flat_obs.shape[0]
+        for repeat in range(cfg.repeat_per_collect):
+            if repeat == 0 or cfg.recompute_advantage:
+                advantages, targets, old_values = self.advantages_and_returns(
+                    obs, next_obs, rewards, terminated, done, update_return_stats=repeat == 0
+                )
+            for idx in torch.randperm(size, device=self.device).split(cfg.batch_size):
+                losses = self._minibatch_step(
+                    flat_obs[idx],
+                    flat_actions[idx],
+                    old_log_probs[idx],
+                    advantages[idx],
+                    targets[idx],
+                    old_values[idx],
+                )
+                for name, value in zip(per_step, losses, strict=True):
+                    per_step[name].append(value)
+        stats: dict[str, SummaryStats | float | int] = dict(summarize(per_step))
+        loss_mean = stats["loss"].mean  # type: ignore[union-attr]
+        self.smoothed_loss = (
+            loss_mean if self.smoothed_loss is None else 0.9 * self.smoothed_loss + 0.1 * loss_mean
+        )
+        stats["smoothed_loss"] = self.smoothed_loss
+        stats["gradient_steps"] = len(per_step["loss"])
+        stats["train_time"] = time.perf_counter() - start
+        return stats
+
+    def _minibatch_step(
+        self,
+        obs: torch.Tensor,
+        actions: torch.Tensor,
+        old_log_probs: torch.Tensor,
+        advantages: torch.Tensor,
+        targets: torch.Tensor,
+        old_values: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One gradient step; returns detached (loss, actor_loss, vf_loss, entropy)."""
+        cfg = self.config
+        actor_loss, entropy = policy_loss(self.actor, obs, actions, old_log_probs, advantages, cfg)
+        vf_loss = value_loss(self.critic(obs), targets, old_values, cfg)
+        loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
+        self.optim.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+        self.optim.step()
+        return loss.detach(), actor_loss.detach(), vf_loss.detach(), entropy.detach()
+
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "optim": self.optim.state_dict(),
+            "return_rms": self.return_rms.state_dict(),
+            "smoothed_loss": torch.tensor(
+                float("nan") if self.smoothed_loss is None else self.smoothed_loss
+            ),
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.optim.load_state_dict(state["optim"])  # type: ignore[arg-type]
+        self.return_rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
+        smoothed = float(state["smoothed_loss"])  # type: ignore[arg-type]
+        self.smoothed_loss = None if math.isnan(smoothed) else smoothed
+
+
+def policy_loss(
+    actor: GaussianActor,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    cfg: PPOConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped surrogate loss (with optional dual clip) and mean entropy, both 0-d.
+
+    Advantages (B,) are normalized per minibatch when advantage_normalization is on.
+    """
+    if cfg.advantage_normalization and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    dist = actor.distribution(obs)
+    ratio = (dist.log_prob(actions).sum(-1) - old_log_probs).exp()
+    surrogate = ratio * advantages
+    clipped = ratio.clamp(1.0 - cfg.eps_clip, 1.0 + cfg.eps_clip) * advantages
+    objective = torch.min(surrogate, clipped)
+    if cfg.dual_clip is not None:
+        floored = torch.max(objective, cfg.dual_clip * advantages)
+        objective = torch.where(advantages < 0, floored, objective)
+    return -objective.mean(), dist.entropy().sum(-1).mean()
+
+
+def value_loss(
+    values: torch.Tensor, targets: torch.Tensor, old_values: torch.Tensor, cfg: PPOConfig
+) -> torch.Tensor:
+    """Mean squared error of values (B,) to targets (B,); pessimistic clip if value_clip."""
+    error = (targets - values).pow(2)
+    if cfg.value_clip:
+        clipped = old_values + (values - old_values).clamp(-cfg.eps_clip, cfg.eps_clip)
+        error = torch.max(error, (targets - clipped).pow(2))
+    return error.mean()
+
+
+class PPOLearner:
+    """PPO on the environment's own reward (gail-expert): the GAIL learner's counterpart."""
+
+    def __init__(self, ppo: PPO, normalizer: ObservationNormalizer) -> None:
+        self.ppo, self.normalizer = ppo, normalizer
+
+    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
+        return self.ppo.update(
+            self.normalizer(rollout.obs),
+            self.normalizer(rollout.next_obs),
+            rollout.actions,
+            rollout.env_rewards,
+            rollout.terminated,
+            rollout.truncated,
+        )
+
+    def state_dict(self) -> dict[str, object]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        pass

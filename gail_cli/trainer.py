@@ -1,0 +1,213 @@
+"""The training loop: collect -> learn -> log -> evaluate -> checkpoint.
+
+The loop is the same for GAIL and for expert PPO; only the agent's learner differs
+(the environment's reward reaches the learner only in the expert's case).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from gail_cli.agent import Agent
+from gail_cli.build import TrainerConfig
+from gail_cli.checkpoint import save_checkpoint
+from gail_cli.envs import Collector, EnvSpec, evaluate
+from gail_cli.errors import GailError
+from gail_cli.logger import RunLogger
+from gail_cli.stats import SummaryStats
+
+EVAL_SEED_OFFSET = 1_000_003
+
+
+class TrainingDiverged(GailError):
+    """A loss or parameter became NaN or infinite."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint was saved. ``signum`` says which."""
+
+    def __init__(self, signum: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.checkpoint = signum, checkpoint
+
+
+@dataclass
+class Progress:
+    """Counters that a checkpoint carries across a resume."""
+
+    env_steps: int = 0
+    best_eval_return: float = -math.inf
+    last_eval: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """Runs one training to ``config.total_env_steps`` and writes its run directory."""
+
+    def __init__(
+        self,
+        *,
+        agent: Agent,
+        config: TrainerConfig,
+        spec: EnvSpec,
+        envs: gym.vector.VectorEnv,
+        eval_envs: gym.vector.VectorEnv,
+        run_dir: Path,
+        seed: int,
+        device: torch.device,
+        expert_return: float | None,
+        checkpoint_meta: dict[str, Any],
+        progress: Progress | None = None,
+    ) -> None:
+        self.agent, self.config, self.spec, self.run_dir = agent, config, spec, run_dir
+        self.eval_envs, self.seed, self.device = eval_envs, seed, device
+        self.expert_return = expert_return
+        self.checkpoint_meta = checkpoint_meta
+        self.progress = progress or Progress()
+        self.collector = Collector(envs, spec, agent.actor, agent.normalizer, device, seed)
+        self.checkpoint_dir = run_dir / "checkpoints"
+        self._signal: int | None = None
+
+    # -- the loop -------------------------------------------------------------------
+    def run(self, logger: RunLogger) -> dict[str, float]:
+        """Train to the budget; returns the final metrics (also written to metrics.json)."""
+        cfg, progress = self.config, self.progress
+        start_steps, wall_start = progress.env_steps, time.perf_counter()
+        next_eval = (progress.env_steps // cfg.eval_every + 1) * cfg.eval_every
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            while progress.env_steps < cfg.total_env_steps:
+                tick = time.perf_counter()
+                self._iteration(logger)
+                rate = cfg.steps_per_collect / (time.perf_counter() - tick)
+                logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
+                logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
+                if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
+                    self._evaluate(logger)
+                    self._save("last.pt")
+                    next_eval += cfg.eval_every
+                if self._signal is not None:
+                    path = self._save("last.pt")
+                    raise Interrupted(self._signal, path)
+            self._evaluate(logger)
+            self._save("last.pt")
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        wall = time.perf_counter() - wall_start
+        steps_done = progress.env_steps - start_steps
+        return {
+            "env_steps": float(progress.env_steps),
+            **progress.last_eval,
+            "eval/best_return": progress.best_eval_return,
+            "time/env_steps_per_s": steps_done / wall if wall > 0 else 0.0,
+            "time/wall_s": wall,
+        }
+
+    def _iteration(self, logger: RunLogger) -> None:
+        agent, progress = self.agent, self.progress
+        rollout = self.collector.collect(self.config.steps_per_env)
+        progress.env_steps += rollout.num_steps
+        agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
+        agent.ppo.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
+        stats = agent.learner.update(rollout)
+        self._check_finite(stats)
+        logger.training_stats(stats, progress.env_steps)
+        rollout_scalars = {}
+        if "disc_reward" in stats:
+            rollout_scalars["rollout/disc_reward"] = float(stats["disc_reward"])
+        returns, lengths = self.collector.drain_episodes()
+        if returns:
+            rollout_scalars["rollout/return"] = float(np.mean(returns))
+            rollout_scalars["rollout/episode_length"] = float(np.mean(lengths))
+            logger.postfix["train_ret"] = f"{np.mean(returns):.0f}"
+        logger.scalars(rollout_scalars, progress.env_steps)
+        if isinstance(stats.get("acc_exp"), SummaryStats):
+            acc = (stats["acc_exp"].mean + stats["acc_pi"].mean) / 2  # type: ignore[union-attr]
+            logger.postfix["disc_acc"] = f"{acc:.2f}"
+
+    def _evaluate(self, logger: RunLogger) -> None:
+        progress = self.progress
+        returns = evaluate(
+            self.eval_envs,
+            self.agent.actor,
+            self.agent.normalizer,
+            self.spec,
+            self.device,
+            self.seed + EVAL_SEED_OFFSET,
+        )
+        mean = float(returns.mean())
+        scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
+        if self.expert_return:
+            scalars["eval/normalized_return"] = mean / self.expert_return
+        logger.scalars(scalars, progress.env_steps)
+        progress.last_eval = scalars
+        logger.postfix["eval_ret"] = f"{mean:.0f}"
+        if mean > progress.best_eval_return:
+            progress.best_eval_return = mean
+            self._save("best.pt")
+
+    # -- safety ---------------------------------------------------------------------
+    def _check_finite(self, stats: dict[str, SummaryStats | float | int]) -> None:
+        for name, value in stats.items():
+            figure = value.mean if isinstance(value, SummaryStats) else float(value)
+            if not math.isfinite(figure):
+                raise TrainingDiverged(
+                    f"training diverged: train/{name} is {figure} at env step "
+                    f"{self.progress.env_steps}; the last good checkpoint is kept in "
+                    f"{self.checkpoint_dir}; try a lower ppo.lr or discriminator.lr"
+                )
+        if not self.agent.parameters_finite():
+            raise TrainingDiverged(
+                f"training diverged: a network parameter is not finite at env step "
+                f"{self.progress.env_steps}; the last good checkpoint is kept in "
+                f"{self.checkpoint_dir}"
+            )
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._signal is not None:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self._signal = signum
+
+    # -- files ----------------------------------------------------------------------
+    def _save(self, name: str) -> Path:
+        path = self.checkpoint_dir / name
+        save_checkpoint(
+            path,
+            {
+                **self.checkpoint_meta,
+                "env_steps": self.progress.env_steps,
+                "best_eval_return": self.progress.best_eval_return,
+                "last_eval": self.progress.last_eval,
+                "agent": self.agent.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+            },
+        )
+        return path
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON to path via a temporary file and rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,131 @@
+"""Discriminator math and the GAIL update against direct formulas."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gail_cli.errors import GailError
+from gail_cli.gail import (
+    GAIL,
+    DiscriminatorConfig,
+    accuracies,
+    discriminator_loss,
+    policy_reward,
+)
+from gail_cli.nets import Critic, Discriminator, GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import PPO, PPOConfig, Rollout
+
+
+def test_loss_reward_and_accuracies_match_direct_formulas() -> None:
+    d_exp = torch.tensor([2.0, -1.0, 0.5, 3.0])
+    d_pi = torch.tensor([-2.0, 1.0, -0.5])
+    sig = torch.sigmoid
+    expected = -torch.log(sig(d_exp)).mean() - torch.log(1 - sig(d_pi)).mean()
+    assert discriminator_loss(d_exp, d_pi).item() == pytest.approx(expected.item(), rel=1e-6)
+    acc_exp, acc_pi = accuracies(d_exp, d_pi)
+    assert acc_exp.item() == pytest.approx(3 / 4)
+    assert acc_pi.item() == pytest.approx(2 / 3)
+    logits = torch.tensor([-3.0, 0.0, 4.0])
+    direct = -torch.log(1 - sig(logits))
+    assert policy_reward(logits).tolist() == pytest.approx(direct.tolist(), rel=1e-6)
+
+
+def test_reward_is_stable_for_large_logits() -> None:
+    reward = policy_reward(torch.tensor([80.0, -80.0]))
+    assert torch.isfinite(reward).all()
+    assert reward[0].item() == pytest.approx(80.0)
+    assert reward[1].item() == pytest.approx(0.0, abs=1e-30)
+
+
+def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: float) -> GAIL:
+    obs_dim, act_dim = expert_obs.shape[1], expert_act.shape[1]
+    actor = GaussianActor(obs_dim, act_dim, [16])
+    ppo = PPO(
+        actor,
+        Critic(obs_dim, [16]),
+        PPOConfig(batch_size=16, repeat_per_collect=1),
+        torch.device("cpu"),
+    )
+    disc = Discriminator(obs_dim, act_dim, [32, 32])
+    return GAIL(
+        ppo,
+        disc,
+        DiscriminatorConfig(**disc_kwargs),  # type: ignore[arg-type]
+        ObservationNormalizer(obs_dim, enabled=False),
+        expert_obs,
+        expert_act,
+        action_low=-torch.ones(act_dim),
+        action_high=torch.ones(act_dim),
+    )
+
+
+def test_discriminator_separates_two_gaussians() -> None:
+    torch.manual_seed(0)
+    expert_obs = torch.randn(2000, 3) + 2.0
+    expert_act = torch.full((2000, 2), 0.5)
+    gail = _gail(expert_obs, expert_act, lr=1e-3, disc_update_num=4)
+    for _ in range(100):  # 400 discriminator steps
+        stats = gail.update_discriminator(torch.randn(512, 3) - 2.0, torch.full((512, 2), -0.5))
+    assert stats["acc_exp"].mean > 0.95
+    assert stats["acc_pi"].mean > 0.95
+    assert stats["disc_loss"].count == 4
+
+
+def test_each_discriminator_step_uses_an_equal_expert_sample() -> None:
+    torch.manual_seed(0)
+    gail = _gail(torch.randn(50, 3), torch.zeros(50, 2), disc_update_num=3)
+    sizes: list[tuple[int, int]] = []
+    forward = gail.disc.forward
+
+    def spy(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        sizes.append((obs.shape[0], act.shape[0]))
+        return forward(obs, act)
+
+    gail.disc.forward = spy  # type: ignore[method-assign]
+    gail.update_discriminator(torch.randn(30, 3), torch.zeros(30, 2))
+    assert sizes == [(10, 10)] * 6  # 3 steps, each: expert batch then policy batch
+
+
+def test_update_clips_policy_actions_and_normalizes_expert_and_policy_alike() -> None:
+    torch.manual_seed(0)
+    expert_obs = torch.randn(100, 3) * 5 + 7
+    gail = _gail(expert_obs, torch.zeros(100, 2), disc_update_num=1)
+    gail.normalizer = ObservationNormalizer(3, enabled=True)
+    gail.normalizer.update(expert_obs.numpy())
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = gail.disc.forward
+
+    def spy(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        seen.append((obs.detach().clone(), act.detach().clone()))
+        return forward(obs, act)
+
+    gail.disc.forward = spy  # type: ignore[method-assign]
+    t, n = 4, 2
+    raw = torch.randn(t, n, 3) * 5 + 7
+    rollout = Rollout(
+        obs=raw,
+        next_obs=raw,
+        actions=torch.full((t, n, 2), 3.0),  # outside the bounds [-1, 1]
+        terminated=torch.zeros(t, n, dtype=torch.bool),
+        truncated=torch.zeros(t, n, dtype=torch.bool),
+        env_rewards=torch.zeros(t, n),
+    )
+    stats = gail.update(rollout)
+    expert_obs_seen, _ = seen[0]
+    policy_obs_seen, policy_act_seen = seen[1]
+    # both sides went through the same transform: normalized data has mean ~0, std ~1
+    assert expert_obs_seen.mean().abs() < 0.5 and policy_obs_seen.mean().abs() < 1.0
+    assert torch.equal(policy_act_seen, torch.ones_like(policy_act_seen))  # clipped
+    for name in ("disc_loss", "acc_pi", "acc_exp", "loss", "actor_loss", "vf_loss", "ent_loss"):
+        assert name in stats
+    assert stats["disc_reward"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("disc_update_num", 0), ("lr", -1.0), ("grad_penalty", -1.0)]
+)
+def test_discriminator_validation(name: str, value: float) -> None:
+    with pytest.raises(GailError, match=rf"discriminator\.{name}={value}"):
+        DiscriminatorConfig(**{name: value})  # type: ignore[arg-type]

@@ -1,0 +1,197 @@
+"""PPO math against direct computations on fixed tiny batches."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gail_cli.errors import GailError
+from gail_cli.nets import Critic, GaussianActor
+from gail_cli.normalization import RunningMeanStd
+from gail_cli.ppo import PPO, PPOConfig, compute_gae, policy_loss, value_loss
+
+
+def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:
+    # One env, 4 steps: step 1 is truncated (bootstrap from V(final obs)), step 3
+    # terminates (no bootstrap); the last step of the rollout ends the recursion.
+    gamma, lam = 0.9, 0.8
+    rewards = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    values = torch.tensor([[0.5], [0.6], [0.7], [0.8]])
+    next_values = torch.tensor([[0.6], [10.0], [0.8], [99.0]])  # 10 = V(final obs)
+    terminated = torch.tensor([[False], [False], [False], [True]])
+    truncated = torch.tensor([[False], [True], [False], [False]])
+    done = terminated | truncated
+    adv = compute_gae(rewards, values, next_values, terminated, done, gamma, lam)
+    d3 = 4.0 - 0.8  # terminated: no bootstrap
+    d2 = 3.0 + 0.9 * 0.8 - 0.7
+    d1 = 2.0 + 0.9 * 10.0 - 0.6  # truncated: bootstrap from the final observation
+    d0 = 1.0 + 0.9 * 0.6 - 0.5
+    a3 = d3
+    a2 = d2 + gamma * lam * a3
+    a1 = d1  # episode boundary: nothing from step 2 flows back
+    a0 = d0 + gamma * lam * a1
+    assert adv.squeeze(1).tolist() == pytest.approx([a0, a1, a2, a3], rel=1e-6)
+
+
+def test_gae_last_step_of_rollout_bootstraps_without_successor() -> None:
+    rewards = torch.tensor([[1.0, 1.0]])
+    values = torch.tensor([[0.0, 0.0]])
+    next_values = torch.tensor([[2.0, 2.0]])
+    no = torch.tensor([[False, False]])
+    adv = compute_gae(rewards, values, next_values, no, no, 0.5, 1.0)
+    assert adv.tolist() == [[2.0, 2.0]]
+
+
+def _tiny_actor() -> GaussianActor:
+    torch.manual_seed(0)
+    return GaussianActor(3, 2, [8], log_std_init=-0.3)
+
+
+def test_plain_clip_loss_matches_direct_formula() -> None:
+    actor = _tiny_actor()
+    obs, actions = torch.randn(6, 3), torch.randn(6, 2)
+    adv = torch.tensor([1.0, -1.0, 2.0, -2.0, 0.5, -0.5])
+    old = actor.log_prob(obs, actions).detach() + torch.tensor([0.5, -0.5, 0.1, -0.1, 0.0, 0.3])
+    cfg = PPOConfig(eps_clip=0.2, advantage_normalization=False)
+    loss, entropy = policy_loss(actor, obs, actions, old, adv, cfg)
+    ratio = (actor.log_prob(obs, actions) - old).exp()
+    expected = -torch.min(ratio * adv, ratio.clamp(0.8, 1.2) * adv).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    log_std = actor.log_std.detach()
+    gauss_entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum()
+    assert entropy.item() == pytest.approx(gauss_entropy.item(), rel=1e-6)
+
+
+def test_dual_clip_floors_negative_advantages_only() -> None:
+    actor = _tiny_actor()
+    obs, actions = torch.randn(4, 3), torch.randn(4, 2)
+    adv = torch.tensor([-1.0, -1.0, 1.0, 1.0])
+    # large ratios (old log-prob far below new) make the plain objective very negative
+    old = actor.log_prob(obs, actions).detach() - torch.tensor([3.0, 0.0, 3.0, 0.0])
+    c = 2.0
+    cfg = PPOConfig(eps_clip=0.2, dual_clip=c, advantage_normalization=False)
+    loss, _ = policy_loss(actor, obs, actions, old, adv, cfg)
+    ratio = (actor.log_prob(obs, actions) - old).exp()
+    plain = torch.min(ratio * adv, ratio.clamp(0.8, 1.2) * adv)
+    objective = torch.where(adv < 0, torch.max(plain, c * adv), plain)
+    assert loss.item() == pytest.approx(-objective.mean().item(), rel=1e-6)
+    assert objective[0].item() == pytest.approx(-c)  # floored: ratio e^3 would give -20
+
+
+def test_advantage_normalization_is_per_minibatch() -> None:
+    actor = _tiny_actor()
+    obs, actions = torch.randn(5, 3), torch.randn(5, 2)
+    old = actor.log_prob(obs, actions).detach()
+    adv = torch.tensor([1.0, 2.0, 3.0, 4.0, 10.0])
+    on, _ = policy_loss(actor, obs, actions, old, adv, PPOConfig(advantage_normalization=True))
+    normed = (adv - adv.mean()) / (adv.std() + 1e-8)
+    off, _ = policy_loss(actor, obs, actions, old, normed, PPOConfig(advantage_normalization=False))
+    assert on.item() == pytest.approx(off.item(), abs=1e-6)
+
+
+def test_value_clip_takes_pessimistic_maximum() -> None:
+    values = torch.tensor([1.0, 0.0, 2.0])
+    old = torch.tensor([0.0, 0.0, 2.0])
+    targets = torch.tensor([0.0, 1.0, 2.5])
+    plain = value_loss(values, targets, old, PPOConfig(value_clip=False))
+    assert plain.item() == pytest.approx(((targets - values) ** 2).mean().item())
+    clipped = value_loss(values, targets, old, PPOConfig(value_clip=True, eps_clip=0.2))
+    v_clip = old + (values - old).clamp(-0.2, 0.2)
+    expected = torch.max((targets - values) ** 2, (targets - v_clip) ** 2).mean()
+    assert clipped.item() == pytest.approx(expected.item())
+    assert clipped.item() > plain.item() - 1e-9
+
+
+def _ppo(**kwargs: object) -> PPO:
+    torch.manual_seed(0)
+    actor, critic = GaussianActor(3, 2, [16]), Critic(3, [16])
+    return PPO(actor, critic, PPOConfig(**kwargs), torch.device("cpu"))  # type: ignore[arg-type]
+
+
+def test_return_scaling_divides_by_running_std_without_centring() -> None:
+    ppo = _ppo(return_scaling=True, gamma=0.0, gae_lambda=1.0)
+    obs = torch.randn(4, 2, 3)
+    rewards = torch.tensor([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0], [70.0, 80.0]])
+    no = torch.zeros(4, 2, dtype=torch.bool)
+    ppo.return_rms.update(torch.tensor([0.0, 4.0]).numpy())  # var 4 -> std 2
+    values = ppo.critic(obs.flatten(0, 1)).detach()
+    adv, targets, v = ppo.advantages_and_returns(obs, obs, rewards, no, no, True)
+    # gamma 0: unscaled return = reward; the target is it divided by the std before update
+    assert targets.tolist() == pytest.approx((rewards.flatten() / math.sqrt(4 + 1e-8)).tolist())
+    assert adv.tolist() == pytest.approx((rewards.flatten() - values * 2).tolist(), rel=1e-5)
+    expected = RunningMeanStd()
+    expected.update(torch.tensor([0.0, 4.0]).numpy())
+    expected.update(rewards.flatten().numpy())
+    assert ppo.return_rms.var == pytest.approx(expected.var)
+    assert torch.equal(v, values)
+
+
+def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
+    ppo = _ppo(repeat_per_collect=3, batch_size=4)
+    obs = torch.randn(4, 2, 3)
+    actions = torch.randn(4, 2, 2)
+    rewards = torch.randn(4, 2)
+    no = torch.zeros(4, 2, dtype=torch.bool)
+    stats = ppo.update(obs, obs, actions, rewards, no, no)
+    assert stats["gradient_steps"] == 3 * 2  # 8 samples / 4 per minibatch, 3 repeats
+    for name in ("loss", "actor_loss", "vf_loss", "ent_loss"):
+        assert stats[name].count == 6  # type: ignore[union-attr]
+    assert stats["train_time"] > 0
+    assert math.isfinite(stats["smoothed_loss"])  # type: ignore[arg-type]
+
+
+def test_gradient_clipping_caps_the_norm() -> None:
+    ppo = _ppo(max_grad_norm=0.01, batch_size=8, repeat_per_collect=1)
+    seen: list[float] = []
+    original_step = ppo.optim.step
+
+    def record_then_step(*args: object, **kwargs: object) -> None:
+        grads = [p.grad.flatten() for p in ppo.params if p.grad is not None]
+        seen.append(torch.cat(grads).norm().item())
+        original_step()
+
+    ppo.optim.step = record_then_step  # type: ignore[method-assign]
+    obs = torch.randn(4, 2, 3) * 10
+    rewards = torch.full((4, 2), 100.0)
+    no = torch.zeros(4, 2, dtype=torch.bool)
+    ppo.update(obs, obs, torch.randn(4, 2, 2), rewards, no, no)
+    assert seen and max(seen) <= 0.01 * (1 + 1e-4)
+
+
+def test_recompute_advantage_recomputes_each_repeat() -> None:
+    calls: list[int] = []
+    ppo = _ppo(recompute_advantage=True, repeat_per_collect=3, batch_size=8)
+    original = ppo.advantages_and_returns
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    ppo.advantages_and_returns = counting  # type: ignore[method-assign]
+    no = torch.zeros(4, 2, dtype=torch.bool)
+    ppo.update(
+        torch.randn(4, 2, 3), torch.randn(4, 2, 3), torch.randn(4, 2, 2), torch.randn(4, 2), no, no
+    )
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("eps_clip", 0.0),
+        ("dual_clip", 1.0),
+        ("gamma", 1.5),
+        ("gamma", -0.1),
+        ("gae_lambda", 1.1),
+        ("batch_size", 0),
+        ("max_batchsize", 0),
+        ("repeat_per_collect", 0),
+        ("lr", 0.0),
+        ("max_grad_norm", -1.0),
+    ],
+)
+def test_parameter_validation_names_parameter_value_and_range(name: str, value: float) -> None:
+    with pytest.raises(GailError, match=rf"ppo\.{name}={value}.*must be"):
+        PPOConfig(**{name: value})  # type: ignore[arg-type]
