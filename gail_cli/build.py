@@ -227,3 +227,32 @@ def build_agent(
 def data_dir() -> str:
     """Folder of shipped expert files: $GAIL_DATA_DIR, else the repository's data/."""
     return os.environ.get("GAIL_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
+
+
+@dataclass
+class Policy:
+    """A trained policy rebuilt from a checkpoint: what gail-eval and gail-collect run."""
+
+    actor: GaussianActor
+    normalizer: ObservationNormalizer
+    config: DictConfig
+    env_id: str
+    env_steps: int
+
+
+def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
+    """Rebuild the actor and observation transform saved in a checkpoint payload."""
+    cfg = OmegaConf.create(checkpoint["config"])
+    spec_dims = EnvSpec(
+        checkpoint["env_id"],
+        checkpoint["obs_dim"],
+        checkpoint["act_dim"],
+        np.zeros(0, np.float32),
+        np.zeros(0, np.float32),
+    )
+    actor = build_actor(cfg, spec_dims).to(device)
+    actor.load_state_dict(checkpoint["agent"]["actor"])
+    actor.eval()
+    normalizer = ObservationNormalizer(checkpoint["obs_dim"], enabled=cfg.trainer.normalize_obs)
+    normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
+    return Policy(actor, normalizer, cfg, checkpoint["env_id"], checkpoint["env_steps"])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -22,13 +23,15 @@ from gail_cli.build import (
     build_agent,
     data_dir,
     load_expert,
+    load_policy,
     pick_device,
     seed_everything,
     set_threads,
     typed,
 )
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.envs import env_spec, make_vector_env
+from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
+from gail_cli.data import load_expert_data, write_d4rl
+from gail_cli.envs import env_spec, make_vector_env, play_episodes, record_video
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
 from gail_cli.trainer import Interrupted, Progress, Trainer, write_json_atomic
@@ -111,8 +114,6 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         progress = Progress(
             checkpoint["env_steps"], checkpoint["best_eval_return"], checkpoint["last_eval"]
         )
-        import torch  # local: only a resume restores the RNG
-
         torch.set_rng_state(checkpoint["torch_rng"])
     eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
     config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
@@ -172,3 +173,100 @@ def train(cfg: DictConfig) -> float:
 def expert(cfg: DictConfig) -> float:
     """gail-expert: the same PPO on the environment's own reward."""
     return run_training(cfg, imitation=False)
+
+
+def _positive_int(value: Any, key: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GailError(f"{key}={value!r} must be a positive integer")
+    return value
+
+
+def _setup(cfg: DictConfig) -> torch.device:
+    """Seed, device and threads for the commands that only roll a policy out."""
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    set_threads(cfg.threads, device)
+    return device
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="eval")
+@guarded("gail-eval")
+def evaluate(cfg: DictConfig) -> float:
+    """gail-eval: mean and std return of a checkpoint, expert-normalized when possible."""
+    device = _setup(cfg)
+    episodes = _positive_int(cfg.episodes, "episodes")
+    checkpoint_path = resolve_checkpoint(cfg.checkpoint)
+    policy = load_policy(load_checkpoint(checkpoint_path), device)
+    expert_path = cfg.expert or OmegaConf.select(policy.config, "dataset.path")
+    expert_return = load_expert_data(expert_path).mean_return if expert_path else None
+    envs = make_vector_env(policy.env_id, episodes)
+    try:
+        spec = env_spec(envs, policy.env_id)
+        result = play_episodes(
+            envs, policy.actor, policy.normalizer, spec, device, cfg.seed, cfg.deterministic
+        )
+    finally:
+        envs.close()
+    mean, std = float(result.returns.mean()), float(result.returns.std())
+    line = f"{policy.env_id}: return {mean:.1f} +- {std:.1f} over {episodes} episodes"
+    if expert_return:
+        line += f"; normalized {mean / expert_return:.3f} (expert {expert_return:.1f})"
+    print(line, flush=True)
+    if cfg.video:
+        video = Path(
+            cfg.video_path
+            or checkpoint_path.parent.parent / "videos" / f"eval_{policy.env_steps}.mp4"
+        )
+        frames = record_video(
+            policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
+        )
+        print(f"video: {video} ({frames} frames)", flush=True)
+    return mean
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="collect")
+@guarded("gail-collect")
+def collect(cfg: DictConfig) -> float:
+    """gail-collect: roll out a checkpoint and write its episodes as a D4RL HDF5 file."""
+    device = _setup(cfg)
+    episodes = _positive_int(cfg.episodes, "episodes")
+    out = Path(cfg.out)
+    if out.exists() and not cfg.overwrite:
+        raise GailError(f"out={out} already exists; pass overwrite=true to replace it")
+    policy = load_policy(load_checkpoint(cfg.checkpoint), device)
+    envs = make_vector_env(policy.env_id, episodes)
+    try:
+        spec = env_spec(envs, policy.env_id)
+        result = play_episodes(
+            envs,
+            policy.actor,
+            policy.normalizer,
+            spec,
+            device,
+            cfg.seed,
+            cfg.deterministic,
+            record=True,
+        )
+    finally:
+        envs.close()
+    mean, std = float(result.returns.mean()), float(result.returns.std())
+    attrs = {
+        "env_id": policy.env_id,
+        "num_episodes": episodes,
+        "expert_mean_return": mean,
+        "expert_std_return": std,
+        "deterministic": bool(cfg.deterministic),
+        "source_checkpoint": str(cfg.checkpoint),
+        "source_env_steps": policy.env_steps,
+        "command": " ".join(["gail-collect", *sys.argv[1:]]),
+        "collect_config": OmegaConf.to_yaml(cfg),
+        "policy_config": OmegaConf.to_yaml(policy.config),
+    }
+    assert result.transitions is not None
+    write_d4rl(out, **result.transitions, attrs=attrs, overwrite=bool(cfg.overwrite))
+    print(
+        f"wrote {out}: {episodes} episodes, {len(result.transitions['rewards'])} transitions, "
+        f"return {mean:.1f} +- {std:.1f}",
+        flush=True,
+    )
+    return mean

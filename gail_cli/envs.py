@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -143,26 +145,111 @@ class Collector:
         return out
 
 
-def evaluate(
+@dataclass
+class Episodes:
+    """Whole episodes played by a policy, one per env of the vector.
+
+    returns, lengths: (E,). transitions (when recorded): D4RL-layout arrays with the
+    episodes laid end to end: observations (M, obs_dim), actions (M, act_dim) as the env
+    received them, rewards (M,), terminals (M,), timeouts (M,), next_observations.
+    """
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    transitions: dict[str, np.ndarray] | None = None
+
+
+def play_episodes(
     envs: gym.vector.VectorEnv,
     actor: GaussianActor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
     device: torch.device,
     seed: int,
-) -> np.ndarray:
-    """One deterministic (mean-action) episode per env; returns (num_envs,) true returns."""
+    deterministic: bool = True,
+    record: bool = False,
+) -> Episodes:
+    """Play one episode in each env (mean actions when deterministic) on the true reward."""
     obs, _ = envs.reset(seed=seed)
     n = envs.num_envs
-    returns = np.zeros(n)
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     finished = np.zeros(n, dtype=bool)
+    steps: list[tuple[np.ndarray, ...]] = []
     while not finished.all():
         with torch.inference_mode():
             state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
-            action = actor(state).cpu().numpy()
-        obs, reward, terminated, truncated, _ = envs.step(
-            np.clip(action, spec.action_low, spec.action_high)
-        )
-        returns += np.where(finished, 0.0, reward)
-        finished |= terminated | truncated
-    return returns
+            action = actor(state) if deterministic else actor.sample(state)
+        env_action = np.clip(action.cpu().numpy(), spec.action_low, spec.action_high)
+        next_obs, reward, terminated, truncated, info = envs.step(env_action)
+        alive = ~finished
+        returns += np.where(alive, reward, 0.0)
+        lengths += alive
+        done = terminated | truncated
+        if record:
+            final = next_obs.copy()
+            for i in np.flatnonzero(done):
+                final[i] = info["final_obs"][i]
+            steps.append((obs, env_action, reward, terminated, truncated, final, alive))
+        finished |= done
+        obs = next_obs
+    transitions = _episode_arrays(steps) if record else None
+    return Episodes(returns, lengths, transitions)
+
+
+def _episode_arrays(steps: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
+    """Stack per-step (N, ...) records into env-major, episode-contiguous arrays."""
+    names = ("observations", "actions", "rewards", "terminals", "timeouts", "next_observations")
+    stacked = [np.stack(column, axis=1) for column in zip(*steps, strict=True)]  # (N, T, ...)
+    alive = stacked[-1]
+    out = {name: array[alive] for name, array in zip(names, stacked[:-1], strict=False)}
+    out["terminals"] = out["terminals"].astype(bool)
+    out["timeouts"] = out["timeouts"].astype(bool)
+    return out
+
+
+def record_video(
+    env_id: str,
+    actor: GaussianActor,
+    normalizer: ObservationNormalizer,
+    spec: EnvSpec,
+    device: torch.device,
+    seed: int,
+    path: Path,
+) -> int:
+    """Render one deterministic episode to an mp4 at ``path`` (atomic); returns frames.
+
+    Needs headless MuJoCo rendering: MUJOCO_GL=egl (or osmesa) and its system libraries.
+    """
+    try:
+        import imageio.v2 as imageio
+    except ImportError:
+        raise GailError("video=true needs imageio: pip install 'gail-cli[video]'") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        env = gym.make(env_id, render_mode="rgb_array")
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames = [env.render()]
+        done = False
+        while not done:
+            with torch.inference_mode():
+                state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
+                action = actor(state[None])[0].cpu().numpy()
+            obs, _, terminated, truncated, _ = env.step(
+                np.clip(action, spec.action_low, spec.action_high)
+            )
+            frames.append(env.render())
+            done = terminated or truncated
+    except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL
+        raise GailError(
+            f"video: rendering {env_id} failed ({str(exc).splitlines()[0][:160]}); "
+            "set MUJOCO_GL=egl or MUJOCO_GL=osmesa and install libegl1 or libosmesa6"
+        ) from exc
+    finally:
+        env.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.mp4")
+    fps = int(env.metadata.get("render_fps", 30))
+    imageio.mimsave(tmp, frames, fps=fps, macro_block_size=1)
+    os.replace(tmp, path)
+    return len(frames)

@@ -93,7 +93,7 @@ class GAIL:
         self.ppo, self.disc, self.config, self.normalizer = ppo, disc, config, normalizer
         self.expert_obs, self.expert_actions = expert_obs, expert_actions
         self.action_low, self.action_high = action_low, action_high
-        self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr)
+        self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
 
     def env_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """Clip unbounded policy actions (..., act_dim) to the bounds the env applies."""

@@ -24,8 +24,8 @@ class RunningMeanStd:
         n = batch.shape[0]
         if n == 0:
             return
-        b_mean = batch.mean(axis=0)
-        b_var = batch.var(axis=0)
+        b_mean = np.asarray(batch.mean(axis=0))
+        b_var = np.asarray(batch.var(axis=0))
         if self.count == 0:
             self.mean, self.var, self.count = b_mean, b_var, float(n)
             return
@@ -38,14 +38,14 @@ class RunningMeanStd:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {
-            "mean": torch.from_numpy(self.mean.copy()),
-            "var": torch.from_numpy(self.var.copy()),
+            "mean": torch.tensor(self.mean, dtype=torch.float64),
+            "var": torch.tensor(self.var, dtype=torch.float64),
             "count": torch.tensor(self.count, dtype=torch.float64),
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.mean = state["mean"].numpy().astype(np.float64)
-        self.var = state["var"].numpy().astype(np.float64)
+        self.mean = state["mean"].numpy().astype(np.float64).reshape(self.mean.shape)
+        self.var = state["var"].numpy().astype(np.float64).reshape(self.var.shape)
         self.count = float(state["count"])
 
 

@@ -147,7 +147,7 @@ class PPO:
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.params = [*actor.parameters(), *critic.parameters()]
-        self.optim = torch.optim.Adam(self.params, lr=config.lr, eps=1e-5)
+        self.optim = torch.optim.Adam(self.params, lr=config.lr, eps=1e-5, fused=True)
         self.return_rms = RunningMeanStd()
         self.smoothed_loss: float | None = None
 
@@ -301,15 +301,14 @@ def policy_loss(
     """
     if cfg.advantage_normalization and advantages.numel() > 1:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    dist = actor.distribution(obs)
-    ratio = (dist.log_prob(actions).sum(-1) - old_log_probs).exp()
+    ratio = (actor.log_prob(obs, actions) - old_log_probs).exp()
     surrogate = ratio * advantages
     clipped = ratio.clamp(1.0 - cfg.eps_clip, 1.0 + cfg.eps_clip) * advantages
     objective = torch.min(surrogate, clipped)
     if cfg.dual_clip is not None:
         floored = torch.max(objective, cfg.dual_clip * advantages)
         objective = torch.where(advantages < 0, floored, objective)
-    return -objective.mean(), dist.entropy().sum(-1).mean()
+    return -objective.mean(), actor.entropy()
 
 
 def value_loss(

@@ -24,7 +24,7 @@ import torch
 from gail_cli.agent import Agent
 from gail_cli.build import TrainerConfig
 from gail_cli.checkpoint import save_checkpoint
-from gail_cli.envs import Collector, EnvSpec, evaluate
+from gail_cli.envs import Collector, EnvSpec, play_episodes
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
 from gail_cli.stats import SummaryStats
@@ -142,14 +142,14 @@ class Trainer:
 
     def _evaluate(self, logger: RunLogger) -> None:
         progress = self.progress
-        returns = evaluate(
+        returns = play_episodes(
             self.eval_envs,
             self.agent.actor,
             self.agent.normalizer,
             self.spec,
             self.device,
             self.seed + EVAL_SEED_OFFSET,
-        )
+        ).returns
         mean = float(returns.mean())
         scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
         if self.expert_return:
