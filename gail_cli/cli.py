@@ -7,6 +7,7 @@ interruption (Ctrl-C, SIGTERM) saves a checkpoint and exits with 128 + the signa
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ CONFIG_PATH = "pkg://gail_cli.conf"
 EXIT_BAD_INPUT = 2
 
 OmegaConf.register_new_resolver("data_dir", data_dir, replace=True)
+logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its import-time INFO line is noise
 
 
 def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:

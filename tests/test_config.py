@@ -40,7 +40,7 @@ def test_each_env_option_composes_with_its_gymnasium_id_and_default_dataset(env:
 def test_expert_config_composes_for_each_env(env: str) -> None:
     cfg = _compose("expert", [f"env={env}"])
     assert cfg.env.id == env
-    assert cfg.ppo.return_scaling is True
+    assert cfg.trainer.total_env_steps == 3_000_000
     assert "discriminator" not in cfg
 
 

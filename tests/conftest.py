@@ -1,0 +1,65 @@
+"""Shared fixtures: a small synthetic expert file and a helper to run the console scripts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gail_cli.data import write_d4rl
+
+BIN = Path(sys.executable).parent
+HALFCHEETAH_OBS, HALFCHEETAH_ACT = 17, 6
+
+# A budget of a few thousand env steps: 2 envs, 512-step rollouts, 2 PPO epochs.
+TINY = [
+    "trainer.total_env_steps=2048",
+    "trainer.num_envs=2",
+    "trainer.steps_per_collect=512",
+    "trainer.eval_episodes=2",
+    "trainer.eval_every=1024",
+    "ppo.repeat_per_collect=2",
+]
+
+
+def make_expert_file(path: Path, episodes: int = 3, length: int = 100, seed: int = 0) -> Path:
+    """A synthetic HalfCheetah-shaped D4RL file: random states, bounded actions."""
+    rng = np.random.default_rng(seed)
+    n = episodes * length
+    timeouts = np.zeros(n, dtype=bool)
+    timeouts[length - 1 :: length] = True
+    write_d4rl(
+        path,
+        observations=rng.normal(size=(n, HALFCHEETAH_OBS)),
+        actions=rng.uniform(-1, 1, size=(n, HALFCHEETAH_ACT)),
+        rewards=rng.normal(1.0, 0.1, size=n),
+        terminals=np.zeros(n, dtype=bool),
+        timeouts=timeouts,
+        attrs={"env_id": "HalfCheetah-v4"},
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def expert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_expert_file(tmp_path_factory.mktemp("data") / "HalfCheetah-v4.hdf5")
+
+
+def run_cli(
+    program: str, *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script of this environment and capture its output."""
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    return subprocess.run(
+        [str(BIN / program), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )

@@ -1,0 +1,121 @@
+"""End-to-end runs of each console script on tiny budgets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import TINY, run_cli
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from gail_cli.checkpoint import load_checkpoint
+from gail_cli.data import load_expert_data
+
+REQUIRED_TAGS = {
+    *(
+        f"train/{name}"
+        for name in (
+            "train_time",
+            "smoothed_loss",
+            "loss",
+            "actor_loss",
+            "vf_loss",
+            "ent_loss",
+            "gradient_steps",
+            "disc_loss",
+            "acc_pi",
+            "acc_exp",
+        )
+    ),
+    "rollout/return",
+    "rollout/disc_reward",
+    "eval/return",
+    "eval/normalized_return",
+    "time/env_steps_per_s",
+}
+METRIC_KEYS = {
+    "env_steps",
+    "eval/return",
+    "eval/return_std",
+    "eval/normalized_return",
+    "time/env_steps_per_s",
+    "time/wall_s",
+}
+
+
+def _scalar_tags(run_dir: Path) -> set[str]:
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return set(events.Tags()["scalars"])
+
+
+def test_gail_train_writes_every_tag_a_checkpoint_and_metrics(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli("gail-train", f"dataset.path={expert_file}", *TINY, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _scalar_tags(run_dir) >= REQUIRED_TAGS
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "last.pt", env_id="HalfCheetah-v4")
+    assert checkpoint["env_steps"] == 2048
+    assert {"actor", "critic", "discriminator", "normalizer", "ppo"} <= set(checkpoint["agent"])
+    assert (run_dir / "checkpoints" / "best.pt").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics) >= METRIC_KEYS
+    assert metrics["env_steps"] == 2048
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert "Traceback" not in result.stderr
+
+
+def test_multirun_over_two_seeds_makes_two_run_directories(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        "gail-train",
+        "-m",
+        "seed=0,1",
+        f"dataset.path={expert_file}",
+        *TINY,
+        "trainer.total_env_steps=1024",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(p.parent for p in sweep.glob("*/metrics.json"))
+    assert len(runs) == 2
+    assert {"seed=0" in r.name for r in runs} == {True, False}
+    for run in runs:
+        assert "eval/return" in _scalar_tags(run)
+
+
+def test_bad_dataset_path_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.hdf5"
+    result = run_cli("gail-train", f"dataset.path={missing}", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"gail-train: error: expert file {missing}: no such file; "
+        "pass an existing file with dataset.path=<file>"
+    ]
+
+
+def test_expert_then_eval_then_collect_round_trip(tmp_path: Path) -> None:
+    run_dir = tmp_path / "expert"
+    result = run_cli("gail-expert", "env=Hopper-v4", *TINY, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "eval/return" in _scalar_tags(run_dir)
+    result = run_cli("gail-eval", f"checkpoint={run_dir}", "episodes=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("Hopper-v4: return ")
+    out = tmp_path / "demo.hdf5"
+    result = run_cli("gail-collect", f"checkpoint={run_dir}", "episodes=3", f"out={out}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = load_expert_data(out, obs_dim=11, act_dim=3)
+    assert data.num_episodes == 3
+    assert data.env_id == "Hopper-v4"
+    assert abs(data.actions).max() <= 1.0
+    # refuses to overwrite, and the file is unchanged
+    before = out.read_bytes()
+    result = run_cli("gail-collect", f"checkpoint={run_dir}", "episodes=3", f"out={out}")
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert out.read_bytes() == before
