@@ -52,8 +52,12 @@ def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vecto
                 vectorization_mode=mode,
                 vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
             )
-        except (gym.error.Error, ImportError) as exc:
-            raise GailError(f"env.id={env_id!r} could not be made: {exc}") from exc
+        except Exception as exc:  # MuJoCo/OpenGL set-up fails with many exception types
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise GailError(
+                f"env.id={env_id!r} could not be made ({type(exc).__name__}: {reason}); "
+                "check the MuJoCo install and MUJOCO_GL (egl or osmesa, or unset)"
+            ) from exc
 
 
 def env_spec(envs: gym.vector.VectorEnv, env_id: str) -> EnvSpec:
@@ -224,10 +228,14 @@ def record_video(
         import imageio.v2 as imageio
     except ImportError:
         raise GailError("video=true needs imageio: pip install 'gail-cli[video]'") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        env = gym.make(env_id, render_mode="rgb_array")
+    env: gym.Env | None = None
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            env = gym.make(env_id, render_mode="rgb_array")
+            if "track" in _camera_names(env):  # MuJoCo locomotion: follow the body
+                env.close()
+                env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
         obs, _ = env.reset(seed=seed)
         frames = [env.render()]
         done = False
@@ -246,10 +254,21 @@ def record_video(
             "set MUJOCO_GL=egl or MUJOCO_GL=osmesa and install libegl1 or libosmesa6"
         ) from exc
     finally:
-        env.close()
+        if env is not None:
+            env.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
     fps = int(env.metadata.get("render_fps", 30))
     imageio.mimsave(tmp, frames, fps=fps, macro_block_size=1)
     os.replace(tmp, path)
     return len(frames)
+
+
+def _camera_names(env: gym.Env) -> list[str]:
+    """Names of a MuJoCo env's cameras (empty for other envs)."""
+    model = getattr(env.unwrapped, "model", None)
+    if model is None:
+        return []
+    import mujoco
+
+    return [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
