@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,8 @@ class Collector:
         self.running_lengths = np.zeros(envs.num_envs, dtype=np.int64)
         self.finished_returns: list[float] = []
         self.finished_lengths: list[int] = []
+        # wall seconds spent in policy inference and in env.step, cumulative
+        self.seconds = {"policy": 0.0, "env_step": 0.0}
 
     def collect(self, steps_per_env: int) -> Rollout:
         """Run ``steps_per_env`` vector steps; tensors of shape (T=steps_per_env, N, ...)."""
@@ -108,14 +111,19 @@ class Collector:
         terminated = np.empty((steps_per_env, n), dtype=bool)
         truncated = np.empty((steps_per_env, n), dtype=bool)
         low, high = self.spec.action_low, self.spec.action_high
+        policy_seconds = env_seconds = 0.0
         for t in range(steps_per_env):
+            tick = time.perf_counter()
             obs[t] = self.obs
             with torch.inference_mode():
                 state = self.normalizer(torch.from_numpy(obs[t]).to(self.device))
                 actions[t] = self.actor.sample(state).cpu().numpy()
+            tock = time.perf_counter()
             step_obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
                 np.clip(actions[t], low, high)
             )
+            env_seconds += time.perf_counter() - tock
+            policy_seconds += tock - tick
             next_obs[t] = step_obs
             done = terminated[t] | truncated[t]
             if done.any():
@@ -123,6 +131,8 @@ class Collector:
                     next_obs[t, i] = info["final_obs"][i]
             self._track_episodes(rewards[t], done)
             self.obs = step_obs
+        self.seconds["policy"] += policy_seconds
+        self.seconds["env_step"] += env_seconds
         as_tensor = lambda x: torch.from_numpy(x).to(self.device)  # noqa: E731
         return Rollout(
             obs=as_tensor(obs),

@@ -147,18 +147,21 @@ class GAIL:
     def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
         """Discriminator steps, then PPO with the updated discriminator's reward.
 
-        Returns the seed's GailTrainingStats plus ``disc_reward`` (mean reward, float).
+        Returns the seed's GailTrainingStats (train_time covers both parts) plus
+        ``disc_time`` (seconds of discriminator steps) and ``disc_reward`` (mean reward).
         """
         start = time.perf_counter()
         obs = self.normalizer(rollout.obs)
         next_obs = self.normalizer(rollout.next_obs)
         env_actions = self.env_actions(rollout.actions)
         disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
+        disc_time = time.perf_counter() - start
         rewards = self.reward(obs, env_actions)
         stats = self.ppo.update(
             obs, next_obs, rollout.actions, rewards, rollout.terminated, rollout.truncated
         )
         stats["train_time"] = time.perf_counter() - start
+        stats["disc_time"] = disc_time
         return {**stats, **disc_stats, "disc_reward": float(rewards.mean())}
 
     def state_dict(self) -> dict[str, object]:

@@ -229,15 +229,12 @@ class PPO:
                 advantages, targets, old_values = self.advantages_and_returns(
                     obs, next_obs, rewards, terminated, done, update_return_stats=repeat == 0
                 )
-            for idx in torch.randperm(size, device=self.device).split(cfg.batch_size):
-                losses = self._minibatch_step(
-                    flat_obs[idx],
-                    flat_actions[idx],
-                    old_log_probs[idx],
-                    advantages[idx],
-                    targets[idx],
-                    old_values[idx],
-                )
+            # one gather per tensor per epoch; minibatches are then free views
+            order = torch.randperm(size, device=self.device)
+            columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
+            shuffled = [column[order].split(cfg.batch_size) for column in columns]
+            for minibatch in zip(*shuffled, strict=True):
+                losses = self._minibatch_step(*minibatch)
                 for name, value in zip(per_step, losses, strict=True):
                     per_step[name].append(value)
         stats: dict[str, SummaryStats | float | int] = dict(summarize(per_step))

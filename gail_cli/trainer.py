@@ -12,6 +12,7 @@ import os
 import signal
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -78,6 +79,8 @@ class Trainer:
         self.progress = progress or Progress()
         self.collector = Collector(envs, spec, agent.actor, agent.normalizer, device, seed)
         self.checkpoint_dir = run_dir / "checkpoints"
+        # cumulative wall seconds per phase of the loop (the benchmark's breakdown)
+        self.seconds: defaultdict[str, float] = defaultdict(float)
         self._signal: int | None = None
 
     # -- the loop -------------------------------------------------------------------
@@ -119,13 +122,21 @@ class Trainer:
         }
 
     def _iteration(self, logger: RunLogger) -> None:
-        agent, progress = self.agent, self.progress
+        agent, progress, seconds = self.agent, self.progress, self.seconds
+        tick = time.perf_counter()
         rollout = self.collector.collect(self.config.steps_per_env)
         progress.env_steps += rollout.num_steps
+        tock = time.perf_counter()
         agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
         agent.ppo.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
         stats = agent.learner.update(rollout)
         self._check_finite(stats)
+        learn = time.perf_counter() - tock
+        disc = float(stats.get("disc_time", 0.0))  # type: ignore[arg-type]
+        seconds["collect"] += tock - tick
+        seconds["disc_update"] += disc
+        seconds["ppo_update"] += learn - disc
+        tick = time.perf_counter()
         logger.training_stats(stats, progress.env_steps)
         rollout_scalars = {}
         if "disc_reward" in stats:
@@ -139,9 +150,10 @@ class Trainer:
         if isinstance(stats.get("acc_exp"), SummaryStats):
             acc = (stats["acc_exp"].mean + stats["acc_pi"].mean) / 2  # type: ignore[union-attr]
             logger.postfix["disc_acc"] = f"{acc:.2f}"
+        seconds["logging"] += time.perf_counter() - tick
 
     def _evaluate(self, logger: RunLogger) -> None:
-        progress = self.progress
+        progress, tick = self.progress, time.perf_counter()
         returns = play_episodes(
             self.eval_envs,
             self.agent.actor,
@@ -157,6 +169,15 @@ class Trainer:
         logger.scalars(scalars, progress.env_steps)
         progress.last_eval = scalars
         logger.postfix["eval_ret"] = f"{mean:.0f}"
+        logger.message(
+            f"env step {progress.env_steps}: eval return {mean:.1f} +- {returns.std():.1f}"
+            + (
+                f", normalized {scalars['eval/normalized_return']:.3f}"
+                if self.expert_return
+                else ""
+            )
+        )
+        self.seconds["evaluation"] += time.perf_counter() - tick
         if mean > progress.best_eval_return:
             progress.best_eval_return = mean
             self._save("best.pt")
@@ -185,6 +206,7 @@ class Trainer:
 
     # -- files ----------------------------------------------------------------------
     def _save(self, name: str) -> Path:
+        tick = time.perf_counter()
         path = self.checkpoint_dir / name
         save_checkpoint(
             path,
@@ -197,6 +219,7 @@ class Trainer:
                 "torch_rng": torch.get_rng_state(),
             },
         )
+        self.seconds["checkpoint"] += time.perf_counter() - tick
         return path
 
 
