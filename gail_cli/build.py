@@ -21,49 +21,15 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gail_cli.agent import Agent
 from gail_cli.data import ExpertData, load_expert_data
-from gail_cli.envs import VECTOR_MODES, EnvSpec
+from gail_cli.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.errors import GailError
 from gail_cli.gail import GAIL, DiscriminatorConfig
 from gail_cli.nets import ACTIVATIONS, Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, PPOConfig, PPOLearner, check_ranges
+from gail_cli.trainer import Progress, Trainer, TrainerConfig
 
 T = TypeVar("T")
-
-
-@dataclass
-class TrainerConfig:
-    """The training loop's budget and cadence (all counts in env steps unless named)."""
-
-    total_env_steps: int = 1_000_000
-    num_envs: int = 8
-    steps_per_collect: int = 2048
-    eval_episodes: int = 10
-    eval_every: int = 50_000
-    normalize_obs: bool = True
-    vector_mode: str = "sync"
-
-    def __post_init__(self) -> None:
-        check_ranges(
-            "trainer",
-            self,
-            {
-                "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
-                "num_envs": (self.num_envs >= 1, ">= 1"),
-                "steps_per_collect": (
-                    self.steps_per_collect >= self.num_envs
-                    and self.steps_per_collect % self.num_envs == 0,
-                    f"a positive multiple of trainer.num_envs={self.num_envs}",
-                ),
-                "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
-                "eval_every": (self.eval_every >= 1, ">= 1"),
-                "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
-            },
-        )
-
-    @property
-    def steps_per_env(self) -> int:
-        return self.steps_per_collect // self.num_envs
 
 
 @dataclass
@@ -256,3 +222,53 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
     normalizer = ObservationNormalizer(checkpoint["obs_dim"], enabled=cfg.trainer.normalize_obs)
     normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
     return Policy(actor, normalizer, cfg, checkpoint["env_id"], checkpoint["env_steps"])
+
+
+def build_trainer(
+    cfg: DictConfig,
+    run_dir: Path,
+    imitation: bool,
+    checkpoint: dict[str, Any] | None = None,
+) -> tuple[Trainer, ExpertData | None]:
+    """Everything one training needs, validated, restored from ``checkpoint`` if given.
+
+    Order matters for bad input: settings and the expert file are checked before any
+    file of the run is written.
+    """
+    seed = seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    set_threads(cfg.threads, device)
+    trainer_config = typed(TrainerConfig, cfg.trainer, "trainer")
+    envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
+    spec = env_spec(envs, cfg.env.id)
+    expert = load_expert(cfg, spec) if imitation else None
+    agent = build_agent(cfg, spec, device, expert)
+    progress = Progress()
+    if checkpoint is not None:
+        agent.load_state_dict(checkpoint["agent"])
+        progress = Progress(
+            checkpoint["env_steps"], checkpoint["best_eval_return"], checkpoint["last_eval"]
+        )
+        torch.set_rng_state(checkpoint["torch_rng"])
+    eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
+    trainer = Trainer(
+        agent=agent,
+        config=trainer_config,
+        spec=spec,
+        envs=envs,
+        eval_envs=eval_envs,
+        run_dir=run_dir,
+        seed=seed,
+        device=device,
+        expert_return=expert.mean_return if expert is not None else None,
+        checkpoint_meta={
+            "env_id": spec.env_id,
+            "obs_dim": spec.obs_dim,
+            "act_dim": spec.act_dim,
+            "mode": "gail" if imitation else "expert",
+            "config": OmegaConf.to_yaml(cfg, resolve=True),
+            "run_dir": str(run_dir.resolve()),
+        },
+        progress=progress,
+    )
+    return trainer, expert

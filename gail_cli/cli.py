@@ -20,22 +20,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.build import (
-    TrainerConfig,
-    build_agent,
+    build_trainer,
     data_dir,
-    load_expert,
     load_policy,
     pick_device,
     seed_everything,
     set_threads,
-    typed,
 )
 from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.data import load_expert_data, write_d4rl
 from gail_cli.envs import env_spec, make_vector_env, play_episodes, record_video
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
-from gail_cli.trainer import Interrupted, Progress, Trainer, write_json_atomic
+from gail_cli.trainer import Interrupted, write_json_atomic
 
 CONFIG_PATH = "pkg://gail_cli.conf"
 EXIT_BAD_INPUT = 2
@@ -102,44 +99,9 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         checkpoint = load_checkpoint(cfg.resume)
         run_dir = Path(checkpoint["run_dir"])
         cfg = OmegaConf.create(checkpoint["config"])
-    seed = seed_everything(cfg.seed)
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads, device)
-    trainer_config = typed(TrainerConfig, cfg.trainer, "trainer")
-    envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
-    spec = env_spec(envs, cfg.env.id)
-    expert = load_expert(cfg, spec) if imitation else None
-    agent = build_agent(cfg, spec, device, expert)
-    progress = Progress()
-    if checkpoint is not None:
-        agent.load_state_dict(checkpoint["agent"])
-        progress = Progress(
-            checkpoint["env_steps"], checkpoint["best_eval_return"], checkpoint["last_eval"]
-        )
-        torch.set_rng_state(checkpoint["torch_rng"])
-    eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
-    config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    trainer = Trainer(
-        agent=agent,
-        config=trainer_config,
-        spec=spec,
-        envs=envs,
-        eval_envs=eval_envs,
-        run_dir=run_dir,
-        seed=seed,
-        device=device,
-        expert_return=expert.mean_return if expert is not None else None,
-        checkpoint_meta={
-            "env_id": spec.env_id,
-            "obs_dim": spec.obs_dim,
-            "act_dim": spec.act_dim,
-            "mode": "gail" if imitation else "expert",
-            "config": config_yaml,
-            "run_dir": str(run_dir.resolve()),
-        },
-        progress=progress,
-    )
-    logger = RunLogger(run_dir, trainer_config.total_env_steps, progress.env_steps)
+    trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)
+    progress = trainer.progress
+    logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
     if expert is not None:
         logger.message(
             f"expert: {expert.path} ({expert.num_episodes} episodes, "
@@ -147,13 +109,12 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         )
     try:
         if checkpoint is None:
-            logger.text("config", f"```\n{config_yaml}\n```")
+            logger.text("config", f"```\n{OmegaConf.to_yaml(cfg, resolve=True)}\n```")
         metrics = trainer.run(logger)
         logger.hparams(_flatten(cfg), metrics)
     finally:
         logger.close()
-        envs.close()
-        eval_envs.close()
+        trainer.close()
     write_json_atomic(run_dir / "metrics.json", metrics)
     logger.message(
         f"done: {int(metrics['env_steps'])} env steps, eval return "

@@ -23,14 +23,49 @@ import numpy as np
 import torch
 
 from gail_cli.agent import Agent
-from gail_cli.build import TrainerConfig
 from gail_cli.checkpoint import save_checkpoint
-from gail_cli.envs import Collector, EnvSpec, play_episodes
+from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec, play_episodes
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
+from gail_cli.ppo import check_ranges
 from gail_cli.stats import SummaryStats
 
 EVAL_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class TrainerConfig:
+    """The training loop's budget and cadence (all counts in env steps unless named)."""
+
+    total_env_steps: int = 1_000_000
+    num_envs: int = 8
+    steps_per_collect: int = 2048
+    eval_episodes: int = 10
+    eval_every: int = 50_000
+    normalize_obs: bool = True
+    vector_mode: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_ranges(
+            "trainer",
+            self,
+            {
+                "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
+                "num_envs": (self.num_envs >= 1, ">= 1"),
+                "steps_per_collect": (
+                    self.steps_per_collect >= self.num_envs
+                    and self.steps_per_collect % self.num_envs == 0,
+                    f"a positive multiple of trainer.num_envs={self.num_envs}",
+                ),
+                "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
+                "eval_every": (self.eval_every >= 1, ">= 1"),
+                "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
+            },
+        )
+
+    @property
+    def steps_per_env(self) -> int:
+        return self.steps_per_collect // self.num_envs
 
 
 class TrainingDiverged(GailError):
@@ -181,6 +216,11 @@ class Trainer:
         if mean > progress.best_eval_return:
             progress.best_eval_return = mean
             self._save("best.pt")
+
+    def close(self) -> None:
+        """Close the training and evaluation environments."""
+        self.collector.envs.close()
+        self.eval_envs.close()
 
     # -- safety ---------------------------------------------------------------------
     def _check_finite(self, stats: dict[str, SummaryStats | float | int]) -> None:
