@@ -1,0 +1,230 @@
+"""Throughput benchmark of the gail-train loop (``make bench``); prints figures, asserts nothing.
+
+Measures, in one process on this machine:
+  1. the raw simulation rate: the same vector of envs stepped with random actions;
+  2. the whole gail-train loop at the reference config (HalfCheetah-v4, 8 envs,
+     2048-step rollouts, 10 PPO epochs of 64-sample minibatches, 2 discriminator steps,
+     64x64 networks, CPU, TensorBoard logging and evaluation on), after one warm-up rollout;
+  3. where the loop's time goes;
+  4. loading a 1,000,000-transition D4RL file: seconds and peak extra memory (in a fresh
+     subprocess, so the peak resident size is the loader's own);
+and writes the table as JSON (benchmarks/results/throughput.json by default).
+
+    python benchmarks/throughput.py [--steps 102400] [--out FILE] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra import compose, initialize_config_module
+
+import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
+from gail_cli.build import build_trainer
+from gail_cli.data import write_d4rl
+from gail_cli.envs import make_vector_env
+from gail_cli.logger import RunLogger
+
+ENV_ID = "HalfCheetah-v4"
+NUM_ENVS = 8
+STEPS_PER_COLLECT = 2048
+REFERENCE = [
+    f"env={ENV_ID}",
+    f"trainer.num_envs={NUM_ENVS}",
+    f"trainer.steps_per_collect={STEPS_PER_COLLECT}",
+    "ppo.repeat_per_collect=10",
+    "ppo.batch_size=64",
+    "discriminator.disc_update_num=2",
+    "policy.hidden_sizes=[64,64]",
+    "critic.hidden_sizes=[64,64]",
+    "discriminator.hidden_sizes=[64,64]",
+]
+LOAD_TRANSITIONS = 1_000_000
+
+
+def raw_simulation_rate(env_steps: int) -> float:
+    """Env steps per second of the vector env under uniformly random actions."""
+    envs = make_vector_env(ENV_ID, NUM_ENVS)
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    vector_steps = env_steps // NUM_ENVS
+    start = time.perf_counter()
+    for _ in range(vector_steps):
+        envs.step(rng.uniform(low, high, size=(NUM_ENVS, low.shape[0])).astype(np.float32))
+    elapsed = time.perf_counter() - start
+    envs.close()
+    return vector_steps * NUM_ENVS / elapsed
+
+
+def make_expert_file(path: Path, transitions: int, seed: int = 0) -> None:
+    """A HalfCheetah-shaped D4RL file of ``transitions`` rows (1000-step episodes)."""
+    rng = np.random.default_rng(seed)
+    timeouts = np.zeros(transitions, dtype=bool)
+    timeouts[999::1000] = True
+    write_d4rl(
+        path,
+        observations=rng.normal(size=(transitions, 17)).astype(np.float32),
+        actions=rng.uniform(-1, 1, size=(transitions, 6)).astype(np.float32),
+        rewards=rng.normal(size=transitions).astype(np.float32),
+        terminals=np.zeros(transitions, dtype=bool),
+        timeouts=timeouts,
+        attrs={"env_id": ENV_ID},
+        overwrite=True,
+    )
+
+
+def loop_rate(expert_path: Path, measured_steps: int, device: str) -> dict[str, float]:
+    """Run the real training loop; returns its rate and per-phase seconds per 1k steps."""
+    warmup = STEPS_PER_COLLECT
+    total = warmup + measured_steps
+    overrides = [
+        *REFERENCE,
+        f"dataset.path={expert_path}",
+        f"device={device}",
+        f"trainer.total_env_steps={total}",
+        "trainer.eval_every=50000",
+    ]
+    with initialize_config_module("gail_cli.conf", version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer, _ = build_trainer(cfg, Path(run_dir), imitation=True)
+        logger = RunLogger(Path(run_dir), total)
+        trainer.config.total_env_steps = warmup  # one rollout + update to warm up
+        trainer.run(logger)
+        trainer.config.total_env_steps = total
+        trainer.seconds.clear()
+        for key in trainer.collector.seconds:
+            trainer.collector.seconds[key] = 0.0
+        start = time.perf_counter()
+        trainer.run(logger)  # includes the final evaluation, as a real run does
+        elapsed = time.perf_counter() - start
+        logger.close()
+        trainer.close()
+    steps = total - warmup
+    per_k = 1000 / steps
+    phases = {
+        "collect: env step": trainer.collector.seconds["env_step"],
+        "collect: policy inference": trainer.collector.seconds["policy"],
+        "collect: bookkeeping": trainer.seconds["collect"]
+        - trainer.collector.seconds["env_step"]
+        - trainer.collector.seconds["policy"],
+        "discriminator updates": trainer.seconds["disc_update"],
+        "PPO updates": trainer.seconds["ppo_update"],
+        "logging": trainer.seconds["logging"],
+        "evaluation": trainer.seconds["evaluation"],
+        "checkpoints": trainer.seconds["checkpoint"],
+    }
+    accounted = sum(phases.values())
+    phases["other"] = elapsed - accounted
+    return {
+        "env_steps": steps,
+        "seconds": elapsed,
+        "env_steps_per_s": steps / elapsed,
+        **{f"s_per_1k_steps/{k}": v * per_k for k, v in phases.items()},
+    }
+
+
+# Peak resident size from /proc (VmHWM, kB): unlike ru_maxrss it is not inherited
+# from the forking parent, so it measures this process alone.
+LOAD_PROBE = """
+import sys, time
+from gail_cli.data import load_expert_data
+def peak_kb():
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0])
+before = peak_kb()
+start = time.perf_counter()
+data = load_expert_data(sys.argv[1], obs_dim=17, act_dim=6)
+elapsed = time.perf_counter() - start
+peak = peak_kb()
+arrays = sum(a.nbytes for a in (data.observations, data.actions, data.rewards,
+                                data.terminals, data.timeouts))
+print(elapsed, (peak - before) * 1024, arrays)
+"""
+
+
+def expert_loading(path: Path) -> dict[str, float]:
+    """Seconds and peak extra resident memory of loading the file, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    seconds, peak_extra, array_bytes = float(out[0]), float(out[1]), float(out[2])
+    return {
+        "transitions": LOAD_TRANSITIONS,
+        "seconds": seconds,
+        "peak_extra_MB": peak_extra / 2**20,
+        "arrays_MB": array_bytes / 2**20,
+        "peak_over_arrays": peak_extra / array_bytes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=102_400, help="measured loop env steps")
+    parser.add_argument("--raw-steps", type=int, default=80_000, help="raw simulation steps")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "throughput.json"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "expert_1m.hdf5"
+        print(f"writing a {LOAD_TRANSITIONS}-transition D4RL file ...", flush=True)
+        make_expert_file(big, LOAD_TRANSITIONS)
+        loading = expert_loading(big)
+        small = Path(tmp) / "expert.hdf5"
+        make_expert_file(small, 25_000)
+        print("raw simulation rate ...", flush=True)
+        raw = raw_simulation_rate(args.raw_steps)
+        print(f"gail-train loop, {args.steps} env steps ...", flush=True)
+        loop = loop_rate(small, args.steps, args.device)
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "device": args.device,
+        },
+        "reference_config": REFERENCE,
+        "raw_env_steps_per_s": raw,
+        "loop": loop,
+        "loop_over_raw": loop["env_steps_per_s"] / raw,
+        "expert_loading": loading,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(f"| {'figure':<44} | {'value':>12} |")
+    print(f"|{'-' * 46}|{'-' * 14}|")
+    rows = [
+        ("raw simulation (env steps/s)", raw),
+        ("gail-train loop (env steps/s)", loop["env_steps_per_s"]),
+        ("loop / raw simulation", result["loop_over_raw"]),
+        *((f"  {k.split('/', 1)[1]} (s per 1k steps)", v) for k, v in loop.items() if "/" in k),
+        ("expert load, 1M transitions (s)", loading["seconds"]),
+        ("expert load peak extra memory (MB)", loading["peak_extra_MB"]),
+        ("  arrays' size (MB)", loading["arrays_MB"]),
+        ("  peak / arrays", loading["peak_over_arrays"]),
+    ]
+    for name, value in rows:
+        print(f"| {name:<44} | {value:>12.3f} |")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
