@@ -58,6 +58,9 @@ def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[D
                 if HydraConfig.get().mode == RunMode.MULTIRUN:
                     raise
                 sys.exit(EXIT_BAD_INPUT)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once, no new checkpoint
+                print(f"{program}: aborted; the last checkpoint is kept", file=sys.stderr)
+                sys.exit(130)
             except Interrupted as exc:
                 run_dir = exc.checkpoint.parent.parent
                 print(
@@ -88,6 +91,32 @@ def _flatten(cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
+def resumed_config(checkpoint: dict[str, Any], overrides: list[str]) -> DictConfig:
+    """The run's saved config with this command's explicit overrides applied on top.
+
+    ``gail-train resume=<dir> trainer.total_env_steps=2000000`` extends a run; the env
+    cannot change.
+    """
+    cfg = OmegaConf.create(checkpoint["config"])
+    extra = [o for o in overrides if not o.startswith(("resume=", "hydra."))]
+    groups = [o for o in extra if "." not in o.split("=", 1)[0].lstrip("+~")]
+    if groups:
+        raise GailError(
+            f"resume: {groups} cannot change on resume (the run keeps its config); "
+            "override single keys such as trainer.total_env_steps=... instead"
+        )
+    try:
+        cfg.merge_with_dotlist(extra)
+    except Exception as exc:  # omegaconf reports bad dotlists with several types
+        raise GailError(f"resume: cannot apply overrides {extra}: {exc}") from None
+    if cfg.env.id != checkpoint["env_id"]:
+        raise GailError(
+            f"resume: the checkpoint is of env {checkpoint['env_id']}, not {cfg.env.id}; "
+            "drop the env override"
+        )
+    return cfg
+
+
 def run_training(cfg: DictConfig, imitation: bool) -> float:
     """Build and run one training; returns the figure a sweeper should maximize.
 
@@ -98,7 +127,7 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
     if cfg.get("resume"):
         checkpoint = load_checkpoint(cfg.resume)
         run_dir = Path(checkpoint["run_dir"])
-        cfg = OmegaConf.create(checkpoint["config"])
+        cfg = resumed_config(checkpoint, HydraConfig.get().overrides.task)
     trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)
     progress = trainer.progress
     logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
