@@ -92,7 +92,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         expected = {float: "a number", int: "an integer", bool: "true or false"}.get(
             hint, getattr(hint, "__name__", str(hint))
         )
-    raise GailError(f"{key}={value!r} has the wrong type: expected {expected}; fix it with {key}=")
+    raise GailError(
+        f"{key}={value!r} has the wrong type: expected {expected}; fix it with {key}=<{expected}>"
+    )
 
 
 def pick_device(name: str) -> torch.device:
@@ -142,45 +144,72 @@ def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
     )
 
 
-def build_actor(cfg: DictConfig, spec: EnvSpec) -> GaussianActor:
-    net = typed(NetConfig, cfg.policy, "policy")
-    log_std_init = _coerce(cfg.policy.get("log_std_init", 0.0), float, "policy.log_std_init")
-    return GaussianActor(spec.obs_dim, spec.act_dim, net.hidden_sizes, net.activation, log_std_init)
+@dataclass
+class Settings:
+    """Every setting of a training, type- and range-checked, before anything is built."""
+
+    ppo: PPOConfig
+    trainer: TrainerConfig
+    policy: NetConfig
+    log_std_init: float
+    critic: NetConfig
+    discriminator: DiscriminatorConfig | None
+    discriminator_net: NetConfig | None
+    spectral_norm: bool
+
+
+def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
+    """Check the config tree; raises GailError naming the first bad key."""
+    ppo = typed(PPOConfig, cfg.ppo, "ppo")
+    trainer = typed(TrainerConfig, cfg.trainer, "trainer")
+    if ppo.batch_size > trainer.steps_per_collect:
+        raise GailError(
+            f"ppo.batch_size={ppo.batch_size} is larger than "
+            f"trainer.steps_per_collect={trainer.steps_per_collect}; lower it"
+        )
+    disc = cfg.get("discriminator") if imitation else None
+    return Settings(
+        ppo=ppo,
+        trainer=trainer,
+        policy=typed(NetConfig, cfg.policy, "policy"),
+        log_std_init=_coerce(cfg.policy.get("log_std_init", 0.0), float, "policy.log_std_init"),
+        critic=typed(NetConfig, cfg.critic, "critic"),
+        discriminator=typed(DiscriminatorConfig, disc, "discriminator") if disc else None,
+        discriminator_net=typed(NetConfig, disc, "discriminator") if disc else None,
+        spectral_norm=bool(
+            disc and _coerce(disc.get("spectral_norm", False), bool, "discriminator.spectral_norm")
+        ),
+    )
+
+
+def build_actor(settings: Settings, obs_dim: int, act_dim: int) -> GaussianActor:
+    net = settings.policy
+    return GaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation, settings.log_std_init)
 
 
 def build_agent(
-    cfg: DictConfig,
+    settings: Settings,
     spec: EnvSpec,
     device: torch.device,
     expert: ExpertData | None,
 ) -> Agent:
     """Networks, transform and learner; GAIL when expert data is given, else plain PPO."""
-    ppo_config = typed(PPOConfig, cfg.ppo, "ppo")
-    trainer = typed(TrainerConfig, cfg.trainer, "trainer")
-    if ppo_config.batch_size > trainer.steps_per_collect:
-        raise GailError(
-            f"ppo.batch_size={ppo_config.batch_size} is larger than "
-            f"trainer.steps_per_collect={trainer.steps_per_collect}; lower it"
-        )
-    actor = build_actor(cfg, spec).to(device)
-    critic_net = typed(NetConfig, cfg.critic, "critic")
-    critic = Critic(spec.obs_dim, critic_net.hidden_sizes, critic_net.activation).to(device)
-    normalizer = ObservationNormalizer(spec.obs_dim, enabled=trainer.normalize_obs)
-    ppo = PPO(actor, critic, ppo_config, device)
+    actor = build_actor(settings, spec.obs_dim, spec.act_dim).to(device)
+    net = settings.critic
+    critic = Critic(spec.obs_dim, net.hidden_sizes, net.activation).to(device)
+    normalizer = ObservationNormalizer(spec.obs_dim, enabled=settings.trainer.normalize_obs)
+    ppo = PPO(actor, critic, settings.ppo, device)
     if expert is None:
         return Agent(actor, critic, normalizer, ppo, PPOLearner(ppo, normalizer))
-    disc_config = typed(DiscriminatorConfig, cfg.discriminator, "discriminator")
-    disc_net = typed(NetConfig, cfg.discriminator, "discriminator")
-    spectral = _coerce(
-        cfg.discriminator.get("spectral_norm", False), bool, "discriminator.spectral_norm"
-    )
+    assert settings.discriminator is not None and settings.discriminator_net is not None
+    net = settings.discriminator_net
     disc = Discriminator(
-        spec.obs_dim, spec.act_dim, disc_net.hidden_sizes, disc_net.activation, spectral
+        spec.obs_dim, spec.act_dim, net.hidden_sizes, net.activation, settings.spectral_norm
     ).to(device)
     learner = GAIL(
         ppo,
         disc,
-        disc_config,
+        settings.discriminator,
         normalizer,
         expert_obs=torch.from_numpy(expert.observations).to(device),
         expert_actions=torch.from_numpy(expert.actions).to(device),
@@ -209,17 +238,13 @@ class Policy:
 def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
     """Rebuild the actor and observation transform saved in a checkpoint payload."""
     cfg = OmegaConf.create(checkpoint["config"])
-    spec_dims = EnvSpec(
-        checkpoint["env_id"],
-        checkpoint["obs_dim"],
-        checkpoint["act_dim"],
-        np.zeros(0, np.float32),
-        np.zeros(0, np.float32),
-    )
-    actor = build_actor(cfg, spec_dims).to(device)
+    settings = read_settings(cfg, imitation=False)
+    actor = build_actor(settings, checkpoint["obs_dim"], checkpoint["act_dim"]).to(device)
     actor.load_state_dict(checkpoint["agent"]["actor"])
     actor.eval()
-    normalizer = ObservationNormalizer(checkpoint["obs_dim"], enabled=cfg.trainer.normalize_obs)
+    normalizer = ObservationNormalizer(
+        checkpoint["obs_dim"], enabled=settings.trainer.normalize_obs
+    )
     normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
     return Policy(actor, normalizer, cfg, checkpoint["env_id"], checkpoint["env_steps"])
 
@@ -235,14 +260,15 @@ def build_trainer(
     Order matters for bad input: settings and the expert file are checked before any
     file of the run is written.
     """
+    settings = read_settings(cfg, imitation)
     seed = seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     set_threads(cfg.threads, device)
-    trainer_config = typed(TrainerConfig, cfg.trainer, "trainer")
+    trainer_config = settings.trainer
     envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
     spec = env_spec(envs, cfg.env.id)
     expert = load_expert(cfg, spec) if imitation else None
-    agent = build_agent(cfg, spec, device, expert)
+    agent = build_agent(settings, spec, device, expert)
     progress = Progress()
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,18 +154,79 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
     return float(metrics.get(key, metrics.get("eval/return", float("nan"))))
 
 
+def one_line(exc: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line messages folded into one line.
+
+    Lists of options ("Available options in 'env': ...") are joined with commas; the
+    config search path and key-location details are dropped.
+    """
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror}: {exc.filename}; choose a writable location (e.g. hydra.run.dir=)"
+    sentences: list[str] = []
+    for error in (exc, exc.__cause__):
+        if error is None:
+            continue
+        options: list[str] = []
+        for raw in str(error).splitlines():
+            if raw.startswith("Config search path"):
+                break
+            line = raw.strip()
+            if not line or line.startswith(("full_key:", "object_type=", "reference_type=")):
+                continue
+            if raw.startswith("\t"):
+                options.append(line)
+            else:
+                if options:
+                    sentences[-1] += " " + ", ".join(options)
+                    options = []
+                sentences.append(line)
+        if options and sentences:
+            sentences[-1] += " " + ", ".join(options)
+    return " ".join(sentences) or type(exc).__name__
+
+
+def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
+    """Wrap a Hydra app so that whatever Hydra refuses also ends in one line and exit 2.
+
+    Hydra normally prints multi-line errors itself; with HYDRA_FULL_ERROR set here, they
+    propagate to this wrapper instead. A user who sets HYDRA_FULL_ERROR=1 still gets the
+    full traceback.
+    """
+
+    def main() -> None:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            app()
+            return
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            app()
+        except GailError as exc:  # a multirun job's error, re-raised by the sweeper
+            print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as exc:
+            print(f"{program}: error: {one_line(exc)}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    main.__doc__ = app.__doc__
+    return main
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
 @guarded("gail-train")
-def train(cfg: DictConfig) -> float:
+def _train_app(cfg: DictConfig) -> float:
     """gail-train: GAIL on the chosen env from the expert file of dataset.path."""
     return run_training(cfg, imitation=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="expert")
 @guarded("gail-expert")
-def expert(cfg: DictConfig) -> float:
+def _expert_app(cfg: DictConfig) -> float:
     """gail-expert: the same PPO on the environment's own reward."""
     return run_training(cfg, imitation=False)
+
+
+train = console_script(_train_app, "gail-train")
+expert = console_script(_expert_app, "gail-expert")
 
 
 def _positive_int(value: Any, key: str) -> int:
@@ -183,7 +245,7 @@ def _setup(cfg: DictConfig) -> torch.device:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="eval")
 @guarded("gail-eval")
-def evaluate(cfg: DictConfig) -> float:
+def _eval_app(cfg: DictConfig) -> float:
     """gail-eval: mean and std return of a checkpoint, expert-normalized when possible."""
     device = _setup(cfg)
     episodes = _positive_int(cfg.episodes, "episodes")
@@ -218,7 +280,7 @@ def evaluate(cfg: DictConfig) -> float:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="collect")
 @guarded("gail-collect")
-def collect(cfg: DictConfig) -> float:
+def _collect_app(cfg: DictConfig) -> float:
     """gail-collect: roll out a checkpoint and write its episodes as a D4RL HDF5 file."""
     device = _setup(cfg)
     episodes = _positive_int(cfg.episodes, "episodes")
@@ -262,3 +324,7 @@ def collect(cfg: DictConfig) -> float:
         flush=True,
     )
     return mean
+
+
+evaluate = console_script(_eval_app, "gail-eval")
+collect = console_script(_collect_app, "gail-collect")
