@@ -252,7 +252,15 @@ def _eval_app(cfg: DictConfig) -> float:
     checkpoint_path = resolve_checkpoint(cfg.checkpoint)
     policy = load_policy(load_checkpoint(checkpoint_path), device)
     expert_path = cfg.expert or OmegaConf.select(policy.config, "dataset.path")
-    expert_return = load_expert_data(expert_path).mean_return if expert_path else None
+    expert_return = None
+    if expert_path:
+        expert_data = load_expert_data(
+            expert_path,
+            obs_dim=policy.actor.mean_net[0].in_features,
+            act_dim=policy.actor.log_std.shape[0],
+            env_id=policy.env_id,
+        )
+        expert_return = expert_data.mean_return
     envs = make_vector_env(policy.env_id, episodes)
     try:
         spec = env_spec(envs, policy.env_id)
