@@ -9,15 +9,14 @@ Shapes: N transitions, E episodes, obs_dim / act_dim as the env's spaces.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from gail_cli.atomic import atomic_path
 from gail_cli.errors import GailError
 
 D4RL_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
@@ -250,22 +249,14 @@ def write_d4rl(
     if len(set(lengths.values())) != 1:
         raise GailError(f"{path}: arrays of different lengths {lengths}; nothing written")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise GailError(
-            f"{path}: cannot write there ({exc.strerror}); choose another out="
-        ) from None
-    os.close(fd)
-    try:
-        with h5py.File(tmp_name, "w") as f:
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
             for key, array in columns.items():
                 f.create_dataset(
                     key, data=array, compression="gzip", compression_opts=4, shuffle=True
                 )
             for key, value in (attrs or {}).items():
                 f.attrs[key] = value
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    except PermissionError as exc:
+        raise GailError(
+            f"{path}: cannot write there ({exc.strerror}); choose another out="
+        ) from None

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import numpy as np
 import torch
 
 from gail_cli.agent import Agent
+from gail_cli.atomic import atomic_path
 from gail_cli.checkpoint import save_checkpoint
 from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec, play_episodes
 from gail_cli.errors import GailError
@@ -265,12 +264,5 @@ class Trainer:
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON to path via a temporary file and rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
