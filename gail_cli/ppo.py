@@ -135,6 +135,26 @@ def batched(
         return torch.cat([fn(*chunk) for chunk in chunks])
 
 
+def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
+    """Re-home the modules' parameters (and gradients) as views of one flat tensor.
+
+    The optimizer, gradient clipping and zeroing then touch one tensor instead of one
+    per layer: on CPU, with 64-sample minibatches, their per-tensor overhead was a
+    third of each PPO step. Autograd accumulates into the existing ``.grad`` views in
+    place, so gradients must be zeroed (never set to None) between steps.
+    """
+    params = [p for module in modules for p in module.parameters()]
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        size = p.numel()
+        p.data = flat.data[offset : offset + size].view_as(p)
+        p.grad = flat.grad[offset : offset + size].view_as(p)
+        offset += size
+    return flat
+
+
 class PPO:
     """The clipped PPO update with every option of the seed.
 
@@ -146,7 +166,8 @@ class PPO:
         self, actor: GaussianActor, critic: Critic, config: PPOConfig, device: torch.device
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
-        self.params = [*actor.parameters(), *critic.parameters()]
+        self.flat = flatten_parameters([actor, critic])
+        self.params = [self.flat]
         self.optim = torch.optim.Adam(self.params, lr=config.lr, eps=1e-5, fused=True)
         self.return_rms = RunningMeanStd()
         self.smoothed_loss: float | None = None
@@ -261,7 +282,7 @@ class PPO:
         actor_loss, entropy = policy_loss(self.actor, obs, actions, old_log_probs, advantages, cfg)
         vf_loss = value_loss(self.critic(obs), targets, old_values, cfg)
         loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
-        self.optim.zero_grad(set_to_none=True)
+        self.flat.grad.zero_()  # type: ignore[union-attr]
         loss.backward()
         if cfg.max_grad_norm is not None:
             nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)

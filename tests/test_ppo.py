@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -195,3 +196,29 @@ def test_recompute_advantage_recomputes_each_repeat() -> None:
 def test_parameter_validation_names_parameter_value_and_range(name: str, value: float) -> None:
     with pytest.raises(GailError, match=rf"ppo\.{name}={value}.*must be"):
         PPOConfig(**{name: value})  # type: ignore[arg-type]
+
+
+def test_flat_parameter_steps_match_per_layer_adam_with_clipping() -> None:
+    torch.manual_seed(0)
+    actor, critic = GaussianActor(3, 2, [16, 16]), Critic(3, [16])
+    ref_actor, ref_critic = copy.deepcopy(actor), copy.deepcopy(critic)
+    cfg = PPOConfig(max_grad_norm=0.05, lr=1e-2)
+    ppo = PPO(actor, critic, cfg, torch.device("cpu"))
+    ref_params = [*ref_actor.parameters(), *ref_critic.parameters()]
+    ref_optim = torch.optim.Adam(ref_params, lr=1e-2, eps=1e-5)
+    batch = [torch.randn(32, 3), torch.randn(32, 2), torch.randn(32), torch.randn(32)]
+    batch += [torch.randn(32), torch.randn(32)]
+    for _ in range(3):
+        ppo._minibatch_step(*batch)
+        obs, actions, old, adv, targets, old_values = batch
+        actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
+        loss = actor_loss + cfg.vf_coef * value_loss(ref_critic(obs), targets, old_values, cfg)
+        loss = loss - cfg.ent_coef * entropy
+        ref_optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ref_params, cfg.max_grad_norm)
+        ref_optim.step()
+    for mine, ref in zip([*actor.parameters(), *critic.parameters()], ref_params, strict=True):
+        assert torch.allclose(mine, ref, atol=1e-6)
+    # the modules' parameters really are views of the one flat tensor
+    assert actor.log_std.data_ptr() >= ppo.flat.data_ptr()
