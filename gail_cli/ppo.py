@@ -18,6 +18,7 @@ from torch import nn
 from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
+from gail_cli.optim import FlatAdam
 from gail_cli.stats import SummaryStats, summarize
 
 
@@ -168,15 +169,14 @@ class PPO:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.flat = flatten_parameters([actor, critic])
         self.params = [self.flat]
-        self.optim = torch.optim.Adam(self.params, lr=config.lr, eps=1e-5, fused=True)
+        self.optim = FlatAdam(self.flat, lr=config.lr, eps=1e-5)
         self.return_rms = RunningMeanStd()
         self.smoothed_loss: float | None = None
 
     def set_lr_fraction(self, fraction: float) -> None:
         """Scale the learning rate to fraction * lr (linear decay when lr_decay is on)."""
         lr = self.config.lr * (max(fraction, 0.0) if self.config.lr_decay else 1.0)
-        for group in self.optim.param_groups:
-            group["lr"] = lr
+        self.optim.lr = lr
 
     def _return_std(self) -> float:
         return math.sqrt(self.return_rms.var + 1e-8) if self.config.return_scaling else 1.0
