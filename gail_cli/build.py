@@ -233,6 +233,8 @@ class Policy:
     config: DictConfig
     env_id: str
     env_steps: int
+    obs_dim: int
+    act_dim: int
 
 
 def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
@@ -246,7 +248,15 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
         checkpoint["obs_dim"], enabled=settings.trainer.normalize_obs
     )
     normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
-    return Policy(actor, normalizer, cfg, checkpoint["env_id"], checkpoint["env_steps"])
+    return Policy(
+        actor,
+        normalizer,
+        cfg,
+        checkpoint["env_id"],
+        checkpoint["env_steps"],
+        checkpoint["obs_dim"],
+        checkpoint["act_dim"],
+    )
 
 
 def build_trainer(

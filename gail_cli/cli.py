@@ -21,6 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.build import (
+    Policy,
     build_trainer,
     data_dir,
     load_policy,
@@ -30,7 +31,7 @@ from gail_cli.build import (
 )
 from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.data import load_expert_data, write_d4rl
-from gail_cli.envs import env_spec, make_vector_env, play_episodes, record_video
+from gail_cli.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes, record_video
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
 from gail_cli.trainer import Interrupted, write_json_atomic
@@ -243,6 +244,21 @@ def _setup(cfg: DictConfig) -> torch.device:
     return device
 
 
+def _roll_out(
+    policy: Policy, episodes: int, device: torch.device, cfg: DictConfig, record: bool = False
+) -> tuple[EnvSpec, Episodes]:
+    """One episode per env of a vector of ``episodes`` envs, as cfg.deterministic says."""
+    envs = make_vector_env(policy.env_id, episodes)
+    try:
+        spec = env_spec(envs, policy.env_id)
+        result = play_episodes(
+            envs, policy.actor, policy.normalizer, spec, device, cfg.seed, cfg.deterministic, record
+        )
+    finally:
+        envs.close()
+    return spec, result
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="eval")
 @guarded("gail-eval")
 def _eval_app(cfg: DictConfig) -> float:
@@ -256,19 +272,12 @@ def _eval_app(cfg: DictConfig) -> float:
     if expert_path:
         expert_data = load_expert_data(
             expert_path,
-            obs_dim=policy.actor.mean_net[0].in_features,
-            act_dim=policy.actor.log_std.shape[0],
+            obs_dim=policy.obs_dim,
+            act_dim=policy.act_dim,
             env_id=policy.env_id,
         )
         expert_return = expert_data.mean_return
-    envs = make_vector_env(policy.env_id, episodes)
-    try:
-        spec = env_spec(envs, policy.env_id)
-        result = play_episodes(
-            envs, policy.actor, policy.normalizer, spec, device, cfg.seed, cfg.deterministic
-        )
-    finally:
-        envs.close()
+    spec, result = _roll_out(policy, episodes, device, cfg)
     mean, std = float(result.returns.mean()), float(result.returns.std())
     line = f"{policy.env_id}: return {mean:.1f} +- {std:.1f} over {episodes} episodes"
     if expert_return:
@@ -296,21 +305,7 @@ def _collect_app(cfg: DictConfig) -> float:
     if out.exists() and not cfg.overwrite:
         raise GailError(f"out={out} already exists; pass overwrite=true to replace it")
     policy = load_policy(load_checkpoint(cfg.checkpoint), device)
-    envs = make_vector_env(policy.env_id, episodes)
-    try:
-        spec = env_spec(envs, policy.env_id)
-        result = play_episodes(
-            envs,
-            policy.actor,
-            policy.normalizer,
-            spec,
-            device,
-            cfg.seed,
-            cfg.deterministic,
-            record=True,
-        )
-    finally:
-        envs.close()
+    _, result = _roll_out(policy, episodes, device, cfg, record=True)
     mean, std = float(result.returns.mean()), float(result.returns.std())
     attrs = {
         "env_id": policy.env_id,
