@@ -197,10 +197,16 @@ def build_agent(
     actor = build_actor(settings, spec.obs_dim, spec.act_dim).to(device)
     net = settings.critic
     critic = Critic(spec.obs_dim, net.hidden_sizes, net.activation).to(device)
-    normalizer = ObservationNormalizer(spec.obs_dim, enabled=settings.trainer.normalize_obs)
+    normalizer = ObservationNormalizer(spec.obs_dim, settings.trainer.obs_normalization)
     ppo = PPO(actor, critic, settings.ppo, device)
     if expert is None:
+        if normalizer.mode == "expert":
+            raise GailError(
+                "trainer.obs_normalization=expert needs expert data; use running or off"
+            )
         return Agent(actor, critic, normalizer, ppo, PPOLearner(ppo, normalizer))
+    if normalizer.mode == "expert":
+        normalizer.fit(expert.observations)
     assert settings.discriminator is not None and settings.discriminator_net is not None
     net = settings.discriminator_net
     disc = Discriminator(
@@ -244,9 +250,7 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
     actor = build_actor(settings, checkpoint["obs_dim"], checkpoint["act_dim"]).to(device)
     actor.load_state_dict(checkpoint["agent"]["actor"])
     actor.eval()
-    normalizer = ObservationNormalizer(
-        checkpoint["obs_dim"], enabled=settings.trainer.normalize_obs
-    )
+    normalizer = ObservationNormalizer(checkpoint["obs_dim"], settings.trainer.obs_normalization)
     normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
     return Policy(
         actor,

@@ -49,20 +49,37 @@ class RunningMeanStd:
         self.count = float(state["count"])
 
 
+OBS_NORMALIZATION_MODES = ("running", "expert", "off")
+
+
 class ObservationNormalizer:
     """The one observation transform shared by actor, critic and discriminator.
 
-    ``normalize(obs) = clip((obs - mean) / sqrt(var + eps), -clip, clip)``. With
-    ``enabled=False`` it is the identity. Statistics change only through :meth:`update`,
-    which the trainer calls once per rollout, so every network sees one frozen transform
-    for the whole of an update, applied identically to expert and policy samples.
+    ``normalize(obs) = clip((obs - mean) / sqrt(var + eps), -clip, clip)``, applied
+    identically to expert and policy samples. Modes:
+
+    - ``running``: statistics of the policy's own observations, folded in once per
+      rollout through :meth:`update`, so every network sees one frozen transform for the
+      whole of an update;
+    - ``expert``: statistics of the expert's observations, fitted once (:meth:`fit`) and
+      fixed for the whole run: a stationary input for every network;
+    - ``off``: the identity.
     """
 
-    def __init__(self, obs_dim: int, enabled: bool = True, clip: float = 10.0) -> None:
-        self.enabled = enabled
+    def __init__(self, obs_dim: int, mode: str = "running", clip: float = 10.0) -> None:
+        if mode not in OBS_NORMALIZATION_MODES:
+            raise ValueError(f"mode must be one of {OBS_NORMALIZATION_MODES}, got {mode!r}")
+        self.mode = mode
+        self.enabled = mode != "off"
         self.clip = clip
         self.eps = 1e-8
         self.rms = RunningMeanStd((obs_dim,))
+        self._refresh()
+
+    def fit(self, raw_obs: np.ndarray) -> None:
+        """Set the statistics from observations (B, obs_dim) once (``expert`` mode)."""
+        self.rms = RunningMeanStd(self.rms.mean.shape)
+        self.rms.update(raw_obs)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -70,8 +87,8 @@ class ObservationNormalizer:
         self._inv_std = torch.as_tensor(1.0 / np.sqrt(self.rms.var + self.eps), dtype=torch.float32)
 
     def update(self, raw_obs: np.ndarray) -> None:
-        """Fold raw observations of shape (B, obs_dim) into the statistics."""
-        if self.enabled:
+        """Fold raw observations (B, obs_dim) into the statistics (``running`` mode only)."""
+        if self.mode == "running":
             self.rms.update(raw_obs)
             self._refresh()
 

@@ -26,6 +26,7 @@ from gail_cli.checkpoint import save_checkpoint
 from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec, play_episodes
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
+from gail_cli.normalization import OBS_NORMALIZATION_MODES
 from gail_cli.ppo import check_ranges
 from gail_cli.stats import SummaryStats
 
@@ -41,7 +42,7 @@ class TrainerConfig:
     steps_per_collect: int = 2048
     eval_episodes: int = 10
     eval_every: int = 50_000
-    normalize_obs: bool = True
+    obs_normalization: str = "running"
     vector_mode: str = "sync"
 
     def __post_init__(self) -> None:
@@ -59,6 +60,10 @@ class TrainerConfig:
                 "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
                 "eval_every": (self.eval_every >= 1, ">= 1"),
                 "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
+                "obs_normalization": (
+                    self.obs_normalization in OBS_NORMALIZATION_MODES,
+                    f"one of {OBS_NORMALIZATION_MODES}",
+                ),
             },
         )
 

@@ -53,7 +53,7 @@ def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: flo
         ppo,
         disc,
         DiscriminatorConfig(**disc_kwargs),  # type: ignore[arg-type]
-        ObservationNormalizer(obs_dim, enabled=False),
+        ObservationNormalizer(obs_dim, "off"),
         expert_obs,
         expert_act,
         action_low=-torch.ones(act_dim),
@@ -92,7 +92,7 @@ def test_update_clips_policy_actions_and_normalizes_expert_and_policy_alike() ->
     torch.manual_seed(0)
     expert_obs = torch.randn(100, 3) * 5 + 7
     gail = _gail(expert_obs, torch.zeros(100, 2), disc_update_num=1)
-    gail.normalizer = ObservationNormalizer(3, enabled=True)
+    gail.normalizer = ObservationNormalizer(3, "running")
     gail.normalizer.update(expert_obs.numpy())
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
     forward = gail.disc.forward
