@@ -39,7 +39,14 @@ from gail_cli.trainer import Interrupted, write_json_atomic
 CONFIG_PATH = "pkg://gail_cli.conf"
 EXIT_BAD_INPUT = 2
 
+def make_dirs(path: str) -> str:
+    """Config resolver: create the folder (e.g. a sweep dir for a SQLite study) and return it."""
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return str(Path(path).resolve())
+
+
 OmegaConf.register_new_resolver("data_dir", data_dir, replace=True)
+OmegaConf.register_new_resolver("make_dirs", make_dirs, replace=True)
 logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its import-time INFO line is noise
 
 
