@@ -39,6 +39,7 @@ from gail_cli.trainer import Interrupted, write_json_atomic
 CONFIG_PATH = "pkg://gail_cli.conf"
 EXIT_BAD_INPUT = 2
 
+
 def make_dirs(path: str) -> str:
     """Config resolver: create the folder (e.g. a sweep dir for a SQLite study) and return it."""
     Path(path).mkdir(parents=True, exist_ok=True)
@@ -291,10 +292,10 @@ def _eval_app(cfg: DictConfig) -> float:
         line += f"; normalized {mean / expert_return:.3f} (expert {expert_return:.1f})"
     print(line, flush=True)
     if cfg.video:
-        video = Path(
-            cfg.video_path
-            or checkpoint_path.parent.parent / "videos" / f"eval_{policy.env_steps}.mp4"
-        )
+        folder = checkpoint_path.parent  # a run's videos/ sits beside its checkpoints/
+        if folder.name == "checkpoints":
+            folder = folder.parent
+        video = Path(cfg.video_path or folder / "videos" / f"eval_{policy.env_steps}.mp4")
         frames = record_video(
             policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
         )
