@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -64,10 +65,14 @@ def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[D
             try:
                 return task(cfg)
             except GailError as exc:
-                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
-                if HydraConfig.get().mode == RunMode.MULTIRUN:
-                    raise
-                sys.exit(EXIT_BAD_INPUT)
+                hydra_cfg = HydraConfig.get()
+                if hydra_cfg.mode != RunMode.MULTIRUN:
+                    print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+                    sys.exit(EXIT_BAD_INPUT)
+                job = f"job {hydra_cfg.job.num} ({hydra_cfg.job.override_dirname})"
+                print(f"{program}: error: {job}: {exc}", file=sys.stderr, flush=True)
+                exc.reported = True  # type: ignore[attr-defined]
+                raise
             except KeyboardInterrupt:  # a second Ctrl-C: stop at once, no new checkpoint
                 print(f"{program}: aborted; the last checkpoint is kept", file=sys.stderr)
                 sys.exit(130)
@@ -160,7 +165,10 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         f"{metrics.get('eval/return', float('nan')):.1f}, run dir {run_dir}"
     )
     key = "eval/normalized_return" if imitation else "eval/return"
-    return float(metrics.get(key, metrics.get("eval/return", float("nan"))))
+    value = float(metrics.get(key, metrics.get("eval/return", float("nan"))))
+    if not math.isfinite(value):  # a sweeper (Optuna) cannot rank it: report a failure
+        raise GailError(f"the final {key} is {value}; see {run_dir} (training diverged?)")
+    return value
 
 
 def one_line(exc: BaseException) -> str:
@@ -210,7 +218,15 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
         try:
             app()
         except GailError as exc:  # a multirun job's error, re-raised by the sweeper
-            print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+            if getattr(exc, "reported", False):
+                print(
+                    f"{program}: error: a job of the sweep failed (its error is above); "
+                    "the other jobs ran to the end",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            else:
+                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
             print(f"{program}: error: {one_line(exc)}", file=sys.stderr, flush=True)

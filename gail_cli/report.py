@@ -2,11 +2,13 @@
 
     gail-report multirun/2026-11-24/10-00-00 [--out DIR]
 
-Runs are grouped by env and by their overrides other than the seed; each group's final
-eval figures are summarized over seeds (mean ± std). A run still in progress (no
-metrics.json yet) counts with its latest TensorBoard values and is marked partial.
-Writes report.md and one learning-curve PNG per env (mean and min–max band over seeds,
-the expert's return dashed) into --out (default: the sweep directory).
+A run is any directory below the sweep holding TensorBoard event files or a metrics.json.
+Runs are grouped by env and by their command-line overrides other than the seed; each
+group's final eval figures are summarized over its seeds (mean ± std). A run without
+metrics.json (still running, or stopped) counts with its latest TensorBoard values and is
+marked partial. Writes report.md and one learning-curve PNG per env (eval return against
+env steps: mean over seeds and min–max band, expert return dashed) into --out (default:
+the sweep directory).
 """
 
 from __future__ import annotations
@@ -14,197 +16,316 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 
 from gail_cli.errors import GailError
 
+PROGRAM = "gail-report"
+EXIT_BAD_INPUT = 2
 CURVE_TAG = "eval/return"
+# Overrides that name the row (env) or are averaged over (seed) rather than a config.
+IDENTITY_KEYS = frozenset({"env", "env.id", "seed"})
+
+Curve = list[tuple[int, float]]
 
 
 @dataclass
 class Run:
-    """One run directory's identity, final figures and eval curve."""
+    """One run directory: its identity, final figures and eval-return curve.
+
+    ``overrides`` are the run's command-line overrides other than env and seed, as
+    {key: value} strings. ``final`` holds metrics.json when the run finished, else the
+    latest value of each TensorBoard scalar, plus ``env_steps`` and (when known)
+    ``time/wall_s`` in seconds.
+    """
 
     path: Path
     env: str
-    config: str  # overrides other than seed and env, e.g. "dataset.num_trajectories=4"
     seed: str
+    overrides: dict[str, str]
     finished: bool
     final: dict[str, float]
-    curve: list[tuple[int, float]] = field(default_factory=list)
+    curve: Curve = field(default_factory=list)
 
     @property
     def expert_return(self) -> float | None:
+        """The expert's mean return, recovered as eval/return / eval/normalized_return."""
         ret, norm = self.final.get("eval/return"), self.final.get("eval/normalized_return")
-        return ret / norm if ret is not None and norm else None
+        if ret is None or not norm or not math.isfinite(ret) or not math.isfinite(norm):
+            return None
+        return ret / norm
 
 
-def _overrides(run_dir: Path) -> dict[str, str]:
+def _read_overrides(run_dir: Path) -> dict[str, str]:
+    """.hydra/overrides.yaml as {key: value}; ``+key``/``++key`` count as ``key``."""
     path = run_dir / ".hydra" / "overrides.yaml"
     if not path.is_file():
         return {}
     items = yaml.safe_load(path.read_text()) or []
-    return dict(item.split("=", 1) for item in items if "=" in item)
+    pairs = (str(item).split("=", 1) for item in items if "=" in str(item))
+    return {key.lstrip("+~"): value for key, value in pairs}
 
 
-def _scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar series of the run's TensorBoard events, as (step, value) pairs."""
+def _read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.is_file():
+        return {}
+    config = yaml.safe_load(path.read_text())
+    return config if isinstance(config, dict) else {}
+
+
+def _read_scalars(run_dir: Path) -> tuple[dict[str, Curve], float | None]:
+    """Every scalar series of the run's event files, and the seconds they span."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    return {
-        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
-    }
+    series: dict[str, Curve] = {}
+    times: list[float] = []
+    for tag in events.Tags()["scalars"]:
+        scalars = events.Scalars(tag)
+        series[tag] = [(int(e.step), float(e.value)) for e in scalars]
+        times.extend(e.wall_time for e in scalars)
+    return series, (max(times) - min(times) if times else None)
 
 
 def read_run(run_dir: Path) -> Run:
     """Identity from .hydra/, figures from metrics.json or else the latest scalars."""
-    overrides = _overrides(run_dir)
-    config_file = run_dir / ".hydra" / "config.yaml"
-    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-    env = overrides.get("env") or (config.get("env") or {}).get("id", "?")
-    seed = overrides.get("seed", str(config.get("seed", "?")))
-    rest = ",".join(
-        f"{k}={v}" for k, v in sorted(overrides.items()) if k not in ("env", "seed", "env.id")
+    overrides = _read_overrides(run_dir)
+    config = _read_config(run_dir)
+    env_config = config.get("env")
+    env = str(
+        (env_config.get("id") if isinstance(env_config, dict) else None)
+        or overrides.get("env.id")
+        or overrides.get("env")
+        or "?"
     )
-    scalars = _scalars(run_dir)
+    seed = str(overrides.get("seed", config.get("seed", "?")))
+    scalars, span_s = _read_scalars(run_dir) if any(run_dir.glob("*tfevents*")) else ({}, None)
     metrics_file = run_dir / "metrics.json"
     if metrics_file.is_file():
-        final = json.loads(metrics_file.read_text())
+        final = {k: float(v) for k, v in json.loads(metrics_file.read_text()).items()}
         finished = True
     else:
-        final = {tag: series[-1][1] for tag, series in scalars.items() if series}
-        steps = [series[-1][0] for series in scalars.values() if series]
-        final["env_steps"] = float(max(steps)) if steps else 0.0
+        final = {tag: curve[-1][1] for tag, curve in scalars.items() if curve}
+        steps = [curve[-1][0] for curve in scalars.values() if curve]
+        if steps:
+            final["env_steps"] = float(max(steps))
+        if span_s is not None:
+            final["time/wall_s"] = span_s
         finished = False
-    return Run(run_dir, env, rest or "default", seed, finished, final, scalars.get(CURVE_TAG, []))
+    rest = {k: v for k, v in overrides.items() if k not in IDENTITY_KEYS}
+    return Run(run_dir, env, seed, rest, finished, final, scalars.get(CURVE_TAG, []))
 
 
-def find_runs(sweep_dir: Path) -> list[Run]:
-    """Every run directory below sweep_dir (one with .hydra/ and events or metrics)."""
+def find_runs(sweep_dir: Path) -> tuple[list[Run], list[str]]:
+    """Every run below sweep_dir, and a warning for each run directory that cannot be read."""
+    if not sweep_dir.exists():
+        raise GailError(f"{sweep_dir}: no such directory; pass a sweep (or outputs) directory")
     if not sweep_dir.is_dir():
-        raise GailError(f"{sweep_dir}: no such directory; pass a sweep or outputs directory")
-    candidates = {p.parent for p in sweep_dir.rglob("events.out.tfevents.*")}
-    candidates |= {p.parent for p in sweep_dir.rglob("metrics.json")}
-    runs = [read_run(d) for d in sorted(candidates)]
+        raise GailError(f"{sweep_dir} is not a directory; pass a sweep (or outputs) directory")
+    found = {p.parent for p in sweep_dir.rglob("*tfevents*") if p.is_file()}
+    found |= {p.parent for p in sweep_dir.rglob("metrics.json") if p.is_file()}
+    runs, warnings = [], []
+    for run_dir in sorted(found):
+        try:
+            runs.append(read_run(run_dir))
+        except Exception as exc:  # one unreadable run must not hide the others
+            warnings.append(f"skipped {run_dir}: {type(exc).__name__}: {exc}".splitlines()[0])
     if not runs:
-        raise GailError(f"{sweep_dir}: no runs found (no TensorBoard events or metrics.json)")
-    return runs
+        raise GailError(
+            f"{sweep_dir}: no runs found (no TensorBoard event files or metrics.json below it)"
+        )
+    return runs, warnings
 
 
-def _mean_std(values: list[float]) -> str:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
+def common_overrides(runs: Sequence[Run]) -> dict[str, str]:
+    """Overrides every run shares (same key, same value): said once, above the table."""
+    first, *others = [run.overrides for run in runs]
+    return {k: v for k, v in first.items() if all(o.get(k) == v for o in others)}
+
+
+def _short(value: str) -> str:
+    """A float override such as 0.00031415926 shown as 0.0003142 (grouping uses the text)."""
+    if re.fullmatch(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", value) and not value.isdigit():
+        return f"{float(value):.4g}"
+    return value
+
+
+def config_label(run: Run, common: dict[str, str]) -> str:
+    """The overrides that set this run apart from the rest of the sweep, or 'default'."""
+    items = sorted((k, v) for k, v in run.overrides.items() if k not in common)
+    return ",".join(f"{k}={_short(v)}" for k, v in items) or "default"
+
+
+def _finite(values: Iterable[float | None]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def mean_std(values: Iterable[float | None], digits: int) -> str:
+    """'mean ± std' over the finite values (population std), or '–' when there are none."""
+    finite = _finite(values)
+    if not finite:
         return "–"
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
+    return f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
 
 
-def _mean_std_ratio(values: list[float]) -> str:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
+def _seed_order(seed: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(seed), seed)
+    except ValueError:
+        return (1, 0.0, seed)
+
+
+def _wall(seconds: list[float]) -> str:
+    if not seconds:
         return "–"
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+    mean = float(np.mean(seconds))
+    if mean < 120:
+        return f"{mean:.0f} s"
+    if mean < 7200:
+        return f"{mean / 60:.0f} min"
+    return f"{mean / 3600:.1f} h"
 
 
-def table(runs: list[Run]) -> str:
-    """Markdown: one row per (env, config) with mean ± std over its seeds."""
+def group_runs(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
+    """Runs keyed by (env, config label), sorted by env then label."""
+    common = common_overrides(runs)
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in runs:
-        groups[(run.env, run.config)].append(run)
+        groups[(run.env, config_label(run, common))].append(run)
+    return dict(sorted(groups.items()))
+
+
+def table(runs: Sequence[Run]) -> str:
+    """Markdown table: one row per (env, config), mean ± std over the group's seeds."""
     header = ("env", "config", "seeds", "eval return", "normalized return", "env steps", "wall")
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for (env, config), members in sorted(groups.items()):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (env, config), members in group_runs(runs).items():
+        members = sorted(members, key=lambda r: _seed_order(r.seed))
         partial = sum(not r.finished for r in members)
-        seeds = ",".join(sorted(r.seed for r in members)) + (
-            f" ({partial} partial)" if partial else ""
-        )
-        steps = [r.final.get("env_steps", 0.0) for r in members]
-        walls = [r.final["time/wall_s"] for r in members if "time/wall_s" in r.final]
-        wall = f"{np.mean(walls) / 60:.0f} min" if walls else "–"
-        lines.append(
-            f"| {env} | {config} | {seeds} "
-            f"| {_mean_std([r.final.get('eval/return') for r in members])} "  # type: ignore[misc]
-            f"| {_mean_std_ratio([r.final.get('eval/normalized_return') for r in members])} "  # type: ignore[misc]
-            f"| {int(min(steps)):,}–{int(max(steps)):,} | {wall} |"
-        )
+        seeds = ",".join(r.seed for r in members) + (f" ({partial} partial)" if partial else "")
+        steps = [int(r.final["env_steps"]) for r in members if "env_steps" in r.final]
+        if not steps:
+            span = "–"
+        elif min(steps) == max(steps):
+            span = f"{steps[0]:,}"
+        else:
+            span = f"{min(steps):,}–{max(steps):,}"
+        walls = _finite(r.final.get("time/wall_s") for r in members)
+        ret = mean_std((r.final.get("eval/return") for r in members), 1)
+        norm = mean_std((r.final.get("eval/normalized_return") for r in members), 3)
+        lines.append(f"| {env} | {config} | {seeds} | {ret} | {norm} | {span} | {_wall(walls)} |")
     return "\n".join(lines)
 
 
-def plot_curves(runs: list[Run], out_dir: Path) -> list[Path]:
-    """One PNG per env: eval return vs env steps, mean and min–max band per config."""
+def _band(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Eval steps where every seed has data, and the mean, min and max over seeds there."""
+    common_end = min(run.curve[-1][0] for run in group)
+    grid = np.array(sorted({s for run in group for s, _ in run.curve if s <= common_end}), float)
+    values = np.array(
+        [np.interp(grid, [s for s, _ in run.curve], [v for _, v in run.curve]) for run in group]
+    )
+    return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
+
+
+def plot_curves(runs: Sequence[Run], out_dir: Path) -> list[Path]:
+    """One PNG per env: eval return vs env steps, one line (mean) and band per config."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    by_env: dict[str, dict[str, list[Run]]] = defaultdict(dict)
+    for (env, config), members in group_runs(runs).items():
+        by_env[env][config] = members
     written = []
-    by_env: dict[str, list[Run]] = defaultdict(list)
-    for run in runs:
-        by_env[run.env].append(run)
-    for env, members in sorted(by_env.items()):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        groups: dict[str, list[Run]] = defaultdict(list)
-        for run in members:
-            if run.curve:
-                groups[run.config].append(run)
-        for config, group in sorted(groups.items()):
-            common_end = min(run.curve[-1][0] for run in group)  # every seed has data
-            steps = sorted({s for run in group for s, _ in run.curve if s <= common_end})
-            grid = np.array(steps, dtype=float)
-            values = np.array(
-                [np.interp(grid, *zip(*run.curve, strict=True), right=np.nan) for run in group]
-            )
-            mean = np.nanmean(values, axis=0)
-            line = ax.plot(grid, mean, label=f"{config} ({len(group)} seeds)")[0]
-            ax.fill_between(
-                grid, np.nanmin(values, 0), np.nanmax(values, 0), color=line.get_color(), alpha=0.2
-            )
-        experts = [r.expert_return for r in members if r.expert_return]
+    for env, groups in by_env.items():
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for config, members in groups.items():
+            with_data = [run for run in members if run.curve]
+            if not with_data:
+                continue
+            grid, mean, low, high = _band(with_data)
+            label = f"{config} ({len(with_data)} seed{'s' if len(with_data) > 1 else ''})"
+            (line,) = ax.plot(grid, mean, marker="o", markersize=3, label=label)
+            if len(with_data) > 1:
+                ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+        experts = _finite(run.expert_return for members in groups.values() for run in members)
         if experts:
-            ax.axhline(float(np.median(experts)), color="k", linestyle="--", label="expert")
-        ax.set_title(f"{env}: deterministic eval return")
+            expert = float(np.median(experts))
+            ax.axhline(expert, color="k", linestyle="--", label=f"expert ({expert:.0f})")
+        ax.set_title(f"{env}: eval return (mean over seeds, min–max band)")
         ax.set_xlabel("env steps")
         ax.set_ylabel("return")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
-        path = out_dir / f"curves_{env}.png"
+            ax.legend(fontsize=7, loc="best")
         fig.tight_layout()
+        path = out_dir / f"curves_{re.sub(r'[^A-Za-z0-9._-]+', '_', env)}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gail-report", description=__doc__.splitlines()[0])
+def render(sweep_dir: Path, runs: Sequence[Run], pngs: Sequence[Path]) -> str:
+    """report.md: where the runs are, what they share, the table, the plots."""
+    common = common_overrides(runs)
+    finished = sum(run.finished for run in runs)
+    lines = [
+        f"# Sweep report: {sweep_dir}",
+        "",
+        f"{len(runs)} runs ({finished} finished, {len(runs) - finished} partial). "
+        "Final deterministic-eval figures, mean ± std (population) over seeds; a partial "
+        "run counts with its latest logged values.",
+    ]
+    if common:
+        shared = ", ".join(f"{k}={_short(v)}" for k, v in sorted(common.items()))
+        lines += ["", f"Overrides shared by every run: {shared}"]
+    lines += ["", table(runs), ""]
+    lines += [f"![{png.stem}]({png.name})" for png in pngs]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The gail-report console script; returns the exit code (2 on bad input)."""
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="Table and learning curves of a gail-train sweep, from its run directories.",
+    )
     parser.add_argument("sweep_dir", type=Path, help="a multirun sweep (or outputs) directory")
-    parser.add_argument("--out", type=Path, help="where report.md and PNGs go (default: sweep)")
+    parser.add_argument(
+        "--out", type=Path, help="folder for report.md and the PNGs (default: the sweep dir)"
+    )
     args = parser.parse_args(argv)
     try:
-        runs = find_runs(args.sweep_dir)
-        out = args.out or args.sweep_dir
+        runs, warnings = find_runs(args.sweep_dir)
+        out: Path = args.out or args.sweep_dir
         out.mkdir(parents=True, exist_ok=True)
-        text = table(runs)
         pngs = plot_curves(runs, out)
+        report = render(args.sweep_dir, runs, pngs)
+        (out / "report.md").write_text(report)
     except GailError as exc:
-        print(f"gail-report: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except OSError as exc:
-        print(f"gail-report: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
-        return 2
-    (out / "report.md").write_text(
-        text + "\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in pngs) + "\n"
-    )
-    print(text)
-    print(f"\nwrote {out / 'report.md'} and {len(pngs)} plot(s)")
+        where = exc.filename or args.out or args.sweep_dir
+        print(f"{PROGRAM}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for warning in warnings:
+        print(f"{PROGRAM}: warning: {warning}", file=sys.stderr)
+    print(table(runs))
+    print(f"\nwrote {out / 'report.md'} and {len(pngs)} plot(s) in {out}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""gail-report on a small hand-made sweep directory."""
+"""gail-report on a small hand-made sweep directory, and on bad input."""
 
 from __future__ import annotations
 
@@ -6,58 +6,121 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import run_cli
 from torch.utils.tensorboard import SummaryWriter
 
 from gail_cli.report import main
 
+EXPERT = 100.0  # the fake runs' expert return: normalized = return / 100
 
-def _run(sweep: Path, name: str, overrides: list[str], curve: list[float], final: bool) -> None:
+
+def _fake_run(
+    sweep: Path, name: str, overrides: list[str], curve: list[float], finished: bool
+) -> Path:
+    """A run dir as gail-train writes it: .hydra/, eval scalars every 1000 steps, metrics."""
     run = sweep / name
     (run / ".hydra").mkdir(parents=True)
-    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    seed = int(next(o for o in overrides if o.startswith("seed=")).split("=")[1])
+    config = {"seed": seed, "env": {"id": "Hopper-v4"}, "trainer": {"total_env_steps": 3000}}
+    (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
     writer = SummaryWriter(str(run))
     for i, value in enumerate(curve):
         writer.add_scalar("eval/return", value, (i + 1) * 1000)
-        writer.add_scalar("eval/normalized_return", value / 100.0, (i + 1) * 1000)
+        writer.add_scalar("eval/normalized_return", value / EXPERT, (i + 1) * 1000)
+        writer.add_scalar("rollout/return", value / 2, (i + 1) * 1000)
     writer.close()
-    if final:
+    if finished:
         metrics = {
             "env_steps": 1000.0 * len(curve),
             "eval/return": curve[-1],
-            "eval/normalized_return": curve[-1] / 100.0,
+            "eval/return_std": 1.0,
+            "eval/normalized_return": curve[-1] / EXPERT,
+            "time/env_steps_per_s": 25.0,
             "time/wall_s": 120.0,
         }
         (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def _fake_sweep(sweep: Path) -> None:
+    """Two finished seeds and one partial seed of one config, one seed of another."""
+    common = ["env=Hopper-v4", "trainer.total_env_steps=3000"]
+    _fake_run(sweep, "0_env=Hopper-v4,seed=0", [*common, "seed=0"], [10, 50, 80], True)
+    _fake_run(sweep, "1_env=Hopper-v4,seed=1", [*common, "seed=1"], [20, 60, 100], True)
+    _fake_run(sweep, "2_env=Hopper-v4,seed=2", [*common, "seed=2"], [30, 40], False)
+    _fake_run(
+        sweep,
+        "3_dataset.num_trajectories=4,env=Hopper-v4,seed=0",
+        [*common, "seed=0", "dataset.num_trajectories=4", "ppo.lr=0.000123456789"],
+        [5, 6, 7],
+        True,
+    )
 
 
 def test_table_and_plot_of_a_partial_sweep(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sweep = tmp_path / "sweep"
-    _run(sweep, "0_env=Hopper-v4,seed=0", ["env=Hopper-v4", "seed=0"], [10, 50, 80], True)
-    _run(sweep, "1_env=Hopper-v4,seed=1", ["env=Hopper-v4", "seed=1"], [20, 60, 100], True)
-    _run(sweep, "2_env=Hopper-v4,seed=2", ["env=Hopper-v4", "seed=2"], [30, 40], False)
-    _run(
-        sweep,
-        "3_env=Hopper-v4,seed=0,n=4",
-        ["env=Hopper-v4", "seed=0", "dataset.num_trajectories=4"],
-        [5, 6],
-        True,
-    )
-    assert main([str(sweep), "--out", str(tmp_path / "out")]) == 0
+    sweep, out = tmp_path / "sweep", tmp_path / "out"
+    _fake_sweep(sweep)
+    assert main([str(sweep), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    # seeds 0, 1 finished at 80 and 100; seed 2 partial at 40: mean 73.3, std 24.9
-    assert "| Hopper-v4 | default | 0,1,2 (1 partial) | 73.3 ± 24.9 | 0.733 ± 0.249 |" in text
-    assert "| Hopper-v4 | dataset.num_trajectories=4 | 0 | 6.0 ± 0.0 | 0.060 ± 0.000 |" in text
-    assert (tmp_path / "out" / "curves_Hopper-v4.png").stat().st_size > 10_000
-    assert "curves_Hopper-v4.png" in (tmp_path / "out" / "report.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| Hopper-v4 |")]
+    # seeds 0, 1 finished at 80 and 100, seed 2 partial at its latest 40:
+    # mean 73.3, population std 24.9; env steps 2000 (partial) to 3000
+    assert rows[1].startswith(
+        "| Hopper-v4 | default | 0,1,2 (1 partial) | 73.3 ± 24.9 | 0.733 ± 0.249 | 2,000–3,000 |"
+    )
+    # the config column names only what differs within the sweep; floats are shortened
+    assert rows[0].startswith(
+        "| Hopper-v4 | dataset.num_trajectories=4,ppo.lr=0.0001235 | 0 | 7.0 ± 0.0 "
+        "| 0.070 ± 0.000 | 3,000 | 2 min |"
+    )
+    report = (out / "report.md").read_text()
+    assert "4 runs (3 finished, 1 partial)" in report
+    assert "Overrides shared by every run: trainer.total_env_steps=3000" in report
+    assert rows[1] in report and "![curves_Hopper-v4](curves_Hopper-v4.png)" in report
+    png = out / "curves_Hopper-v4.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert not (sweep / "report.md").exists()
+
+
+def test_report_goes_into_the_sweep_dir_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_run(tmp_path, "0_seed=0", ["seed=0"], [1.0, 2.0], True)
+    assert main([str(tmp_path)]) == 0
+    assert "| Hopper-v4 | default | 0 | 2.0 ± 0.0 | 0.020 ± 0.000 | 2,000 | 2 min |" in (
+        capsys.readouterr().out
+    )
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "curves_Hopper-v4.png").is_file()
+
+
+def test_a_run_that_has_logged_nothing_yet_is_listed_as_partial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_run(tmp_path, "0_seed=0", ["seed=0"], [], False)
+    assert main([str(tmp_path)]) == 0
+    assert "| Hopper-v4 | default | 0 (1 partial) | – | – | – | – |" in capsys.readouterr().out
 
 
 def test_bad_sweep_directories_are_one_line_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([str(tmp_path / "missing")]) == 2
-    assert capsys.readouterr().err.startswith("gail-report: error: ")
-    assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "no runs found" in err and err.count("\n") == 1
+    assert err == f"gail-report: error: {tmp_path / 'missing'}: no such directory; " + (
+        "pass a sweep (or outputs) directory\n"
+    )
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    assert main([str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gail-report: error: ") and "no runs found" in err
+    assert err.count("\n") == 1
+
+
+def test_the_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    result = run_cli("gail-report", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("gail-report: error: ") and result.stderr.count("\n") == 1

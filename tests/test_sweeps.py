@@ -1,18 +1,65 @@
-"""Sweeps through Hydra's own plugins: joblib, submitit, Optuna; failing jobs."""
+"""Sweeps through Hydra's own plugins: joblib, submitit, Optuna, Ray; failing jobs; presets."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import optuna
+import pytest
 from conftest import TINY, run_cli
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
+
+import gail_cli.cli  # noqa: F401  (registers the data_dir and make_dirs resolvers)
 
 SHORT = [*TINY, "trainer.total_env_steps=1024", "trainer.eval_episodes=1"]
 
 
 def _metrics(sweep: Path) -> dict[str, dict[str, float]]:
+    """metrics.json of each job directly below the sweep dir, by job folder name."""
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))}
+
+
+def _hydra_config(overrides: list[str]) -> DictConfig:
+    with initialize_config_module("gail_cli.conf", version_base="1.3"):
+        return compose("train", overrides=overrides, return_hydra_config=True).hydra
+
+
+def test_launcher_presets_compose_with_their_documented_keys() -> None:
+    local = _hydra_config(["hydra/launcher=local_parallel"]).launcher
+    assert local._target_.endswith("JoblibLauncher")
+    assert (local.n_jobs, local.backend, local.prefer) == (-1, "loky", "processes")
+    slurm = _hydra_config(["hydra/launcher=slurm", "hydra.launcher.partition=cpu"]).launcher
+    assert slurm._target_.endswith("SlurmLauncher")
+    assert (slurm.partition, slurm.timeout_min, slurm.cpus_per_task, slurm.mem_gb) == (
+        "cpu",
+        240,
+        1,
+        4,
+    )
+
+
+def test_optuna_presets_put_the_study_in_the_sweep_dir(tmp_path: Path) -> None:
+    sweep = tmp_path / "not" / "yet"
+    hydra = _hydra_config(["hparams_search=gail_optuna", "env=Hopper-v4"])
+    assert hydra.sweeper.study_name == "gail_Hopper-v4"
+    assert hydra.sweep.dir == "multirun/optuna/gail_Hopper-v4"
+    hydra = _hydra_config(["hparams_search=halfcheetah_optuna", f"hydra.sweep.dir={sweep}"])
+    assert hydra.sweeper._target_.endswith("OptunaSweeper") and hydra.mode.name == "MULTIRUN"
+    assert hydra.sweeper.direction == "maximize" and hydra.sweeper.sampler.seed == 0
+    assert hydra.sweeper.study_name == "gail_HalfCheetah-v4"
+    # the folder is made when the URL is resolved, before optuna opens the database
+    assert hydra.sweeper.storage == f"sqlite:///{sweep}/optuna.db" and sweep.is_dir()
+    assert set(hydra.sweeper.params) == {
+        "ppo.lr",
+        "discriminator.lr",
+        "discriminator.disc_update_num",
+        "discriminator.grad_penalty",
+        "ppo.ent_coef",
+        "ppo.gae_lambda",
+    }
 
 
 def test_joblib_runs_two_jobs_in_parallel_processes(tmp_path: Path, expert_file: Path) -> None:
@@ -28,7 +75,7 @@ def test_joblib_runs_two_jobs_in_parallel_processes(tmp_path: Path, expert_file:
         f"hydra.sweep.dir={sweep}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Joblib.Parallel(n_jobs=2,backend=loky" in result.stdout + result.stderr
+    assert "Joblib.Parallel(n_jobs=2,backend=loky,prefer=processes" in result.stdout
     names = sorted(_metrics(sweep))
     assert len(names) == 2
     assert names[0].startswith("0_") and "seed=0" in names[0]
@@ -43,21 +90,33 @@ def test_optuna_search_records_its_trials_in_a_sqlite_study(
         "-m",
         "hparams_search=halfcheetah_optuna",
         "hydra.sweeper.n_trials=2",
-        f"hydra.sweep.dir={sweep}",
+        "hydra.sweeper.n_jobs=1",
         f"dataset.path={expert_file}",
         *SHORT,
     ]
-    result = run_cli("gail-train", *args)
+    result = run_cli("gail-train", *args, f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr[-3000:]
-    study = optuna.load_study(study_name="halfcheetah_gail", storage=f"sqlite:///{sweep}/optuna.db")
+    storage = f"sqlite:///{sweep}/optuna.db"
+    study = optuna.load_study(study_name="gail_HalfCheetah-v4", storage=storage)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 2
     returned = [m["eval/normalized_return"] for m in _metrics(sweep).values()]
-    assert study.best_value == max(returned)
-    # the same command resumes the study: two more trials in the same database
-    result = run_cli("gail-train", *args)
+    assert len(returned) == 2 and study.best_value == max(returned)
+    # a second worker (or a resumed search): its own sweep dir and sampler seed, the same
+    # storage URL -> its trials join the same study
+    worker = tmp_path / "worker2"
+    result = run_cli(
+        "gail-train",
+        *args,
+        f"hydra.sweep.dir={worker}",
+        f"hydra.sweeper.storage={storage}",
+        "hydra.sweeper.sampler.seed=1",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(optuna.load_study(study_name="halfcheetah_gail", storage=study._storage).trials) == 4
+    trials = optuna.load_study(study_name="gail_HalfCheetah-v4", storage=storage).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
+    assert len(_metrics(worker)) == 2 and not (worker / "optuna.db").exists()
 
 
 def test_submitit_local_runs_a_job(tmp_path: Path, expert_file: Path) -> None:
@@ -73,6 +132,27 @@ def test_submitit_local_runs_a_job(tmp_path: Path, expert_file: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(_metrics(sweep)) == 1
+    assert any((sweep / ".submitit").glob("*/*_result.pkl"))  # it went through submitit
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None,
+    reason="hydra-ray-launcher is not installed (pip install -e .[ray]; see README, Sweeps)",
+)
+def test_ray_runs_two_jobs_on_a_local_ray_cluster(tmp_path: Path, expert_file: Path) -> None:
+    sweep = tmp_path / "ray"
+    result = run_cli(
+        "gail-train",
+        "-m",
+        "seed=0,1",
+        "hydra/launcher=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        f"dataset.path={expert_file}",
+        *SHORT,
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(_metrics(sweep)) == 2
 
 
 def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, expert_file: Path) -> None:
