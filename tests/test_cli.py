@@ -121,3 +121,14 @@ def test_expert_then_eval_then_collect_round_trip(tmp_path: Path) -> None:
     result = run_cli("gail-collect", f"checkpoint={run_dir}", "episodes=3", f"out={out}")
     assert result.returncode == 2 and "already exists" in result.stderr
     assert out.read_bytes() == before
+
+
+def test_gail_eval_scores_a_shipped_expert() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    checkpoint = repo / "data" / "experts" / "Hopper-v4.pt"
+    expert = repo / "data" / "experts" / "Hopper-v4.hdf5"
+    result = run_cli("gail-eval", f"checkpoint={checkpoint}", f"expert={expert}", "episodes=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # "Hopper-v4: return 3452.6 +- 1.1 over 2 episodes; normalized 1.000 (expert 3452.6)"
+    score = float(result.stdout.split("normalized ")[1].split()[0])
+    assert 0.5 < score < 1.5
