@@ -80,7 +80,7 @@ def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[D
                 run_dir = exc.checkpoint.parent.parent
                 print(
                     f"{program}: {exc}; checkpoint saved to {exc.checkpoint}; "
-                    f"continue with: gail-train resume={run_dir}",
+                    f"continue with: {program} resume={run_dir}",
                     file=sys.stderr,
                     flush=True,
                 )
