@@ -141,6 +141,10 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
     checkpoint = None
     if cfg.get("resume"):
         checkpoint = load_checkpoint(cfg.resume)
+        mode = "gail" if imitation else "expert"
+        if checkpoint.get("mode") != mode:
+            other = "gail-train" if checkpoint.get("mode") == "gail" else "gail-expert"
+            raise GailError(f"resume={cfg.resume} is a {other} checkpoint; resume it with {other}")
         run_dir = Path(checkpoint["run_dir"])
         cfg = resumed_config(checkpoint, HydraConfig.get().overrides.task)
     trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)

@@ -183,6 +183,7 @@ def test_bad_checkpoints_are_refused(tmp_path: Path, trained_run: Path) -> None:
             "observations have 11 columns",
         ),
         ("gail-train", [f"resume={trained_run}", "env.id=Hopper-v4"], "not Hopper-v4"),
+        ("gail-expert", [f"resume={trained_run}"], "is a gail-train checkpoint"),
     ]
     for program, args, expected in cases:
         result = run_cli(program, *args)
