@@ -1,14 +1,17 @@
 """GAIL = PPO on the discriminator's reward, plus the discriminator's own update.
 
 The discriminator d(s, a) outputs an unbounded logit, positive for "expert". Its loss is
--log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is -log(1 - σ(d)) =
-softplus(d). Both sides are fed through the same observation transform, and policy
-actions are clipped to the action bounds exactly as the environment received them.
+-log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is, by reward_form, the
+seed's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(d)) = d
+("airl"), or log σ(d) = -softplus(-d) ("log_d"). Both sides are fed through the same
+observation transform, and policy actions are clipped to the action bounds exactly as
+the environment received them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +22,15 @@ from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, Rollout, batched, check_ranges
 from gail_cli.stats import SummaryStats, summarize
 
+REWARD_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    # -log(1 - σ(d)) >= 0: never negative, so it favours long episodes
+    "gail": F.softplus,
+    # log σ(d) - log(1 - σ(d)) = d: keeps its scale when the discriminator saturates
+    "airl": lambda logits: logits,
+    # log σ(d) <= 0: never positive, so it favours short episodes
+    "log_d": lambda logits: -F.softplus(-logits),
+}
+
 
 @dataclass
 class DiscriminatorConfig:
@@ -27,6 +39,7 @@ class DiscriminatorConfig:
     lr: float = 3e-4
     disc_update_num: int = 4
     grad_penalty: float = 0.0
+    reward_form: str = "gail"
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -36,6 +49,7 @@ class DiscriminatorConfig:
                 "lr": (self.lr > 0, "> 0"),
                 "disc_update_num": (self.disc_update_num >= 1, ">= 1"),
                 "grad_penalty": (self.grad_penalty >= 0, ">= 0"),
+                "reward_form": (self.reward_form in REWARD_FORMS, f"one of {list(REWARD_FORMS)}"),
             },
         )
 
@@ -45,9 +59,9 @@ def discriminator_loss(d_expert: torch.Tensor, d_policy: torch.Tensor) -> torch.
     return F.softplus(-d_expert).mean() + F.softplus(d_policy).mean()
 
 
-def policy_reward(logits: torch.Tensor) -> torch.Tensor:
-    """-log(1 - σ(d)) computed stably as softplus(d); same shape as logits."""
-    return F.softplus(logits)
+def policy_reward(logits: torch.Tensor, form: str = "gail") -> torch.Tensor:
+    """The policy's reward for discriminator logits, computed stably; same shape."""
+    return REWARD_FORMS[form](logits)
 
 
 def accuracies(d_expert: torch.Tensor, d_policy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,7 +122,7 @@ class GAIL:
             env_actions.reshape(lead.numel(), -1),
             max_batchsize=self.ppo.config.max_batchsize,
         )
-        return policy_reward(logits).view(lead)
+        return policy_reward(logits, self.config.reward_form).view(lead)
 
     def update_discriminator(
         self, policy_obs: torch.Tensor, policy_actions: torch.Tensor

@@ -1,8 +1,10 @@
 """Adam on one flat parameter tensor, without torch.optim's per-call machinery.
 
-The update is Kingma & Ba's Adam exactly as torch.optim.Adam computes it (bias-corrected
-first and second moments, eps added to the corrected root); on CPU, with one small flat
-tensor, torch.optim's bookkeeping cost several times the arithmetic.
+The update is Kingma & Ba's Adam as torch.optim.Adam computes it (bias-corrected first
+and second moments, eps added to the corrected root). On CPU, with one small flat tensor,
+torch.optim's bookkeeping cost several times the arithmetic; here a step is one call of
+torch's fused Adam kernel (the one behind ``Adam(fused=True)``), or, on a torch without
+it, the same formula in five in-place tensor operations.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+FUSED_ADAM = getattr(torch, "_fused_adam_", None)
 
 
 class FlatAdam:
@@ -25,20 +29,41 @@ class FlatAdam:
         self.param, self.lr, self.betas, self.eps = param, lr, betas, eps
         self.exp_avg = torch.zeros_like(param)
         self.exp_avg_sq = torch.zeros_like(param)
-        self.steps = 0
+        # a float tensor on the parameter's device, as the fused kernel wants it
+        self.step_count = torch.zeros((), dtype=torch.float32, device=param.device)
+
+    @property
+    def steps(self) -> int:
+        return int(self.step_count.item())
 
     @torch.no_grad()
     def step(self) -> None:
         grad = self.param.grad
         assert grad is not None
         beta1, beta2 = self.betas
-        self.steps += 1
+        self.step_count.add_(1)
+        if FUSED_ADAM is not None:
+            FUSED_ADAM(
+                [self.param.data],
+                [grad],
+                [self.exp_avg],
+                [self.exp_avg_sq],
+                [],
+                [self.step_count],
+                lr=self.lr,
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=0.0,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
+            return
+        steps = self.steps
         self.exp_avg.lerp_(grad, 1 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        correction1 = 1 - beta1**self.steps
-        correction2 = 1 - beta2**self.steps
-        denom = (self.exp_avg_sq.sqrt() / math.sqrt(correction2)).add_(self.eps)
-        self.param.addcdiv_(self.exp_avg, denom, value=-self.lr / correction1)
+        denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2**steps)).add_(self.eps)
+        self.param.addcdiv_(self.exp_avg, denom, value=-self.lr / (1 - beta1**steps))
 
     def state_dict(self) -> dict[str, torch.Tensor | float | int]:
         return {
@@ -51,5 +76,5 @@ class FlatAdam:
     def load_state_dict(self, state: dict[str, torch.Tensor | float | int]) -> None:
         self.exp_avg.copy_(state["exp_avg"])  # type: ignore[arg-type]
         self.exp_avg_sq.copy_(state["exp_avg_sq"])  # type: ignore[arg-type]
-        self.steps = int(state["steps"])
+        self.step_count.fill_(int(state["steps"]))  # type: ignore[arg-type]
         self.lr = float(state["lr"])

@@ -19,6 +19,7 @@ from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
 from gail_cli.optim import FlatAdam
+from gail_cli.ppo_grad import ManualPPOLoss
 from gail_cli.stats import SummaryStats, summarize
 
 
@@ -168,7 +169,7 @@ class PPO:
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.flat = flatten_parameters([actor, critic])
-        self.params = [self.flat]
+        self.loss = ManualPPOLoss(actor, critic.net)
         self.optim = FlatAdam(self.flat, lr=config.lr, eps=1e-5)
         self.return_rms = RunningMeanStd()
         self.smoothed_loss: float | None = None
@@ -199,12 +200,12 @@ class PPO:
         cfg = self.config
         t, n = rewards.shape
         values = batched(self.critic, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
-        next_values = batched(self.critic, next_obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
+        next_values = self._next_values(values.view(t, n), next_obs, done)
         std = self._return_std()
         advantages = compute_gae(
             rewards,
             values.view(t, n) * std,
-            next_values.view(t, n) * std,
+            next_values * std,
             terminated,
             done,
             cfg.gamma,
@@ -218,6 +219,24 @@ class PPO:
         else:
             targets = returns
         return advantages, targets, values
+
+    def _next_values(
+        self, values: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor
+    ) -> torch.Tensor:
+        """V(s_{t+1}) (T, N) from values (T, N) of the rollout's observations.
+
+        Within an episode s_{t+1} is the next row's observation, whose value is known;
+        only episode ends (the true final observation) and the rollout's last row need
+        the critic, which halves its passes over the rollout.
+        """
+        needed = done.clone()
+        needed[-1] = True
+        next_values = torch.empty_like(values)
+        next_values[:-1] = values[1:]
+        next_values[needed] = batched(
+            self.critic, next_obs[needed], max_batchsize=self.config.max_batchsize
+        )
+        return next_values
 
     def update(
         self,
@@ -241,9 +260,7 @@ class PPO:
         old_log_probs = batched(
             self.actor.log_prob, flat_obs, flat_actions, max_batchsize=cfg.max_batchsize
         )
-        per_step: dict[str, list[torch.Tensor]] = {
-            k: [] for k in ("loss", "actor_loss", "vf_loss", "ent_loss")
-        }
+        per_step: dict[str, list[torch.Tensor]] = {"actor_loss": [], "vf_loss": [], "ent_loss": []}
         size = flat_obs.shape[0]
         for repeat in range(cfg.repeat_per_collect):
             if repeat == 0 or cfg.recompute_advantage:
@@ -258,13 +275,17 @@ class PPO:
                 losses = self._minibatch_step(*minibatch)
                 for name, value in zip(per_step, losses, strict=True):
                     per_step[name].append(value)
+        # the total loss of every step at once, rather than three tiny operations per step
+        parts = {name: torch.stack(values) for name, values in per_step.items()}
+        total = parts["actor_loss"] + cfg.vf_coef * parts["vf_loss"]
+        per_step["loss"] = [total - cfg.ent_coef * parts["ent_loss"]]
         stats: dict[str, SummaryStats | float | int] = dict(summarize(per_step))
         loss_mean = stats["loss"].mean  # type: ignore[union-attr]
         self.smoothed_loss = (
             loss_mean if self.smoothed_loss is None else 0.9 * self.smoothed_loss + 0.1 * loss_mean
         )
         stats["smoothed_loss"] = self.smoothed_loss
-        stats["gradient_steps"] = len(per_step["loss"])
+        stats["gradient_steps"] = len(per_step["actor_loss"])
         stats["train_time"] = time.perf_counter() - start
         return stats
 
@@ -276,18 +297,24 @@ class PPO:
         advantages: torch.Tensor,
         targets: torch.Tensor,
         old_values: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One gradient step; returns detached (loss, actor_loss, vf_loss, entropy)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One gradient step; returns (actor_loss, vf_loss, entropy), all 0-d.
+
+        The gradient comes from ``ppo_grad`` (hand-derived, the same as autograd's of
+        ``policy_loss`` + ``value_loss``); clipping is clip_grad_norm_'s formula on the
+        one flat gradient.
+        """
         cfg = self.config
-        actor_loss, entropy = policy_loss(self.actor, obs, actions, old_log_probs, advantages, cfg)
-        vf_loss = value_loss(self.critic(obs), targets, old_values, cfg)
-        loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
-        self.flat.grad.zero_()  # type: ignore[union-attr]
-        loss.backward()
+        losses = self.loss.loss_and_grad(
+            obs, actions, old_log_probs, advantages, targets, old_values, cfg
+        )
         if cfg.max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+            grad = self.flat.grad
+            assert grad is not None
+            scale = (cfg.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0)
+            grad.mul_(scale)
         self.optim.step()
-        return loss.detach(), actor_loss.detach(), vf_loss.detach(), entropy.detach()
+        return losses
 
     def state_dict(self) -> dict[str, object]:
         return {
