@@ -4,7 +4,9 @@ Measures, in one process on this machine:
   1. the raw simulation rate: the same vector of envs stepped with random actions;
   2. the whole gail-train loop at the reference config (HalfCheetah-v4, 8 envs,
      2048-step rollouts, 10 PPO epochs of 64-sample minibatches, 2 discriminator steps,
-     64x64 networks, CPU, TensorBoard logging and evaluation on), after one warm-up rollout;
+     64x64 networks, CPU, TensorBoard logging and evaluation on), after one warm-up rollout,
+     as configured by default (evaluation in a background process), and again with
+     trainer.eval_in_background=false (evaluation in the training process);
   3. where the loop's time goes;
   4. loading a 1,000,000-transition D4RL file: seconds and peak extra memory (in a fresh
      subprocess, so the peak resident size is the loader's own);
@@ -84,7 +86,9 @@ def make_expert_file(path: Path, transitions: int, seed: int = 0) -> None:
     )
 
 
-def loop_rate(expert_path: Path, measured_steps: int, device: str) -> dict[str, float]:
+def loop_rate(
+    expert_path: Path, measured_steps: int, device: str, eval_in_background: bool
+) -> dict[str, float]:
     """Run the real training loop; returns its rate and per-phase seconds per 1k steps."""
     warmup = STEPS_PER_COLLECT
     total = warmup + measured_steps
@@ -94,6 +98,7 @@ def loop_rate(expert_path: Path, measured_steps: int, device: str) -> dict[str, 
         f"device={device}",
         f"trainer.total_env_steps={total}",
         "trainer.eval_every=50000",
+        f"trainer.eval_in_background={str(eval_in_background).lower()}",
     ]
     with initialize_config_module("gail_cli.conf", version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -192,7 +197,9 @@ def main() -> None:
         print("raw simulation rate ...", flush=True)
         raw = raw_simulation_rate(args.raw_steps)
         print(f"gail-train loop, {args.steps} env steps ...", flush=True)
-        loop = loop_rate(small, args.steps, args.device)
+        loop = loop_rate(small, args.steps, args.device, eval_in_background=True)
+        print("the same loop with evaluation in the training process ...", flush=True)
+        inline = loop_rate(small, args.steps, args.device, eval_in_background=False)
     result = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -204,6 +211,8 @@ def main() -> None:
         "raw_env_steps_per_s": raw,
         "loop": loop,
         "loop_over_raw": loop["env_steps_per_s"] / raw,
+        "loop_eval_inline": inline,
+        "loop_eval_inline_over_raw": inline["env_steps_per_s"] / raw,
         "expert_loading": loading,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +225,9 @@ def main() -> None:
         ("gail-train loop (env steps/s)", loop["env_steps_per_s"]),
         ("loop / raw simulation", result["loop_over_raw"]),
         *((f"  {k.split('/', 1)[1]} (s per 1k steps)", v) for k, v in loop.items() if "/" in k),
+        ("loop, evaluation inline (env steps/s)", inline["env_steps_per_s"]),
+        ("  its ratio to raw simulation", result["loop_eval_inline_over_raw"]),
+        ("  its evaluation (s per 1k steps)", inline["s_per_1k_steps/evaluation"]),
         ("expert load, 1M transitions (s)", loading["seconds"]),
         ("expert load peak extra memory (MB)", loading["peak_extra_MB"]),
         ("  arrays' size (MB)", loading["arrays_MB"]),

@@ -23,11 +23,12 @@ from gail_cli.agent import Agent
 from gail_cli.data import ExpertData, load_expert_data
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.errors import GailError
+from gail_cli.evaluation import BackgroundEvaluator, Evaluator, InlineEvaluator
 from gail_cli.gail import GAIL, DiscriminatorConfig
 from gail_cli.nets import ACTIVATIONS, Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, PPOConfig, PPOLearner, check_ranges
-from gail_cli.trainer import Progress, Trainer, TrainerConfig
+from gail_cli.trainer import EVAL_SEED_OFFSET, Progress, Trainer, TrainerConfig
 
 T = TypeVar("T")
 
@@ -290,13 +291,19 @@ def build_trainer(
             checkpoint["env_steps"], checkpoint["best_eval_return"], checkpoint["last_eval"]
         )
         torch.set_rng_state(checkpoint["torch_rng"])
-    eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
+    eval_seed = seed + EVAL_SEED_OFFSET
+    evaluator: Evaluator
+    if trainer_config.eval_in_background:
+        evaluator = BackgroundEvaluator(cfg.env.id, trainer_config.eval_episodes, eval_seed)
+    else:
+        eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
+        evaluator = InlineEvaluator(eval_envs, spec, device, eval_seed)
     trainer = Trainer(
         agent=agent,
         config=trainer_config,
         spec=spec,
         envs=envs,
-        eval_envs=eval_envs,
+        evaluator=evaluator,
         run_dir=run_dir,
         seed=seed,
         device=device,

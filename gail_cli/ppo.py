@@ -199,7 +199,7 @@ class PPO:
         """
         cfg = self.config
         t, n = rewards.shape
-        values = batched(self.critic, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
+        values = batched(self._values, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
         next_values = self._next_values(values.view(t, n), next_obs, done)
         std = self._return_std()
         advantages = compute_gae(
@@ -220,6 +220,10 @@ class PPO:
             targets = returns
         return advantages, targets, values
 
+    def _values(self, obs: torch.Tensor) -> torch.Tensor:
+        """V(s) (B,) for obs (B, obs_dim): the critic through ppo_grad's faster forward."""
+        return self.loss.critic_mlp.output(obs).squeeze(-1)
+
     def _next_values(
         self, values: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor
     ) -> torch.Tensor:
@@ -234,7 +238,7 @@ class PPO:
         next_values = torch.empty_like(values)
         next_values[:-1] = values[1:]
         next_values[needed] = batched(
-            self.critic, next_obs[needed], max_batchsize=self.config.max_batchsize
+            self._values, next_obs[needed], max_batchsize=self.config.max_batchsize
         )
         return next_values
 

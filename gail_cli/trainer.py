@@ -6,6 +6,7 @@ The loop is the same for GAIL and for expert PPO; only the agent's learner diffe
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import signal
@@ -23,8 +24,9 @@ import torch
 from gail_cli.agent import Agent
 from gail_cli.atomic import atomic_path
 from gail_cli.checkpoint import save_checkpoint
-from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec, play_episodes
+from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec
 from gail_cli.errors import GailError
+from gail_cli.evaluation import Evaluator
 from gail_cli.logger import RunLogger
 from gail_cli.normalization import OBS_NORMALIZATION_MODES
 from gail_cli.ppo import check_ranges
@@ -44,6 +46,7 @@ class TrainerConfig:
     eval_every: int = 50_000
     obs_normalization: str = "running"
     vector_mode: str = "sync"
+    eval_in_background: bool = True
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -103,7 +106,7 @@ class Trainer:
         config: TrainerConfig,
         spec: EnvSpec,
         envs: gym.vector.VectorEnv,
-        eval_envs: gym.vector.VectorEnv,
+        evaluator: Evaluator,
         run_dir: Path,
         seed: int,
         device: torch.device,
@@ -112,7 +115,7 @@ class Trainer:
         progress: Progress | None = None,
     ) -> None:
         self.agent, self.config, self.spec, self.run_dir = agent, config, spec, run_dir
-        self.eval_envs, self.seed, self.device = eval_envs, seed, device
+        self.evaluator, self.seed, self.device = evaluator, seed, device
         self.expert_return = expert_return
         self.checkpoint_meta = checkpoint_meta
         self.progress = progress or Progress()
@@ -121,6 +124,8 @@ class Trainer:
         # cumulative wall seconds per phase of the loop (the benchmark's breakdown)
         self.seconds: defaultdict[str, float] = defaultdict(float)
         self._signal: int | None = None
+        # agent states of the submitted evaluations, by env step, until their results
+        self._snapshots: dict[int, dict[str, Any]] = {}
 
     # -- the loop -------------------------------------------------------------------
     def run(self, logger: RunLogger) -> dict[str, float]:
@@ -138,14 +143,17 @@ class Trainer:
                 rate = cfg.steps_per_collect / (time.perf_counter() - tick)
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
+                self._collect_evaluations(logger, block=False)
                 if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
-                    self._evaluate(logger)
+                    self._submit_evaluation()
                     self._save("last.pt")
                     next_eval += cfg.eval_every
                 if self._signal is not None:
+                    self._collect_evaluations(logger, block=True)
                     path = self._save("last.pt")
                     raise Interrupted(self._signal, path)
-            self._evaluate(logger)
+            self._submit_evaluation()
+            self._collect_evaluations(logger, block=True)
             self._save("last.pt")
         finally:
             for sig, handler in previous.items():
@@ -191,40 +199,47 @@ class Trainer:
             logger.postfix["disc_acc"] = f"{acc:.2f}"
         seconds["logging"] += time.perf_counter() - tick
 
-    def _evaluate(self, logger: RunLogger) -> None:
-        progress, tick = self.progress, time.perf_counter()
-        returns = play_episodes(
-            self.eval_envs,
-            self.agent.actor,
-            self.agent.normalizer,
-            self.spec,
-            self.device,
-            self.seed + EVAL_SEED_OFFSET,
-        ).returns
-        mean = float(returns.mean())
-        scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
-        if self.expert_return:
-            scalars["eval/normalized_return"] = mean / self.expert_return
-        logger.scalars(scalars, progress.env_steps)
-        progress.last_eval = scalars
-        logger.postfix["eval_ret"] = f"{mean:.0f}"
-        logger.message(
-            f"env step {progress.env_steps}: eval return {mean:.1f} +- {returns.std():.1f}"
-            + (
-                f", normalized {scalars['eval/normalized_return']:.3f}"
-                if self.expert_return
-                else ""
-            )
-        )
+    def _submit_evaluation(self) -> None:
+        """Hand the policy as it is now to the evaluator; keep the agent's state for best.pt."""
+        tick, step = time.perf_counter(), self.progress.env_steps
+        self._snapshots[step] = self._checkpoint_payload()
+        self.evaluator.submit(step, self.agent.actor, self.agent.normalizer)
         self.seconds["evaluation"] += time.perf_counter() - tick
-        if mean > progress.best_eval_return:
-            progress.best_eval_return = mean
-            self._save("best.pt")
+
+    def _collect_evaluations(self, logger: RunLogger, block: bool) -> None:
+        """Log finished evaluations at the env step of their snapshot; save a new best.
+
+        With ``block`` it waits for every outstanding one (the end of a run, a signal).
+        """
+        progress, tick = self.progress, time.perf_counter()
+        results = self.evaluator.wait() if block else self.evaluator.poll()
+        self.seconds["evaluation"] += time.perf_counter() - tick
+        for step, returns in results:
+            mean = float(returns.mean())
+            scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
+            if self.expert_return:
+                scalars["eval/normalized_return"] = mean / self.expert_return
+            logger.scalars(scalars, step)
+            progress.last_eval = scalars
+            logger.postfix["eval_ret"] = f"{mean:.0f}"
+            logger.message(
+                f"env step {step}: eval return {mean:.1f} +- {returns.std():.1f}"
+                + (
+                    f", normalized {scalars['eval/normalized_return']:.3f}"
+                    if self.expert_return
+                    else ""
+                )
+            )
+            snapshot = self._snapshots.pop(step)
+            if mean > progress.best_eval_return:
+                progress.best_eval_return = mean
+                snapshot["best_eval_return"] = mean
+                self._write_checkpoint("best.pt", snapshot)
 
     def close(self) -> None:
         """Close the training and evaluation environments."""
         self.collector.envs.close()
-        self.eval_envs.close()
+        self.evaluator.close()
 
     # -- safety ---------------------------------------------------------------------
     def _check_finite(self, stats: dict[str, SummaryStats | float | int]) -> None:
@@ -249,11 +264,9 @@ class Trainer:
         self._signal = signum
 
     # -- files ----------------------------------------------------------------------
-    def _save(self, name: str) -> Path:
-        tick = time.perf_counter()
-        path = self.checkpoint_dir / name
-        save_checkpoint(
-            path,
+    def _checkpoint_payload(self) -> dict[str, Any]:
+        """Everything a resume needs, as of now (tensors copied: the run goes on)."""
+        return copy.deepcopy(
             {
                 **self.checkpoint_meta,
                 "env_steps": self.progress.env_steps,
@@ -261,8 +274,16 @@ class Trainer:
                 "last_eval": self.progress.last_eval,
                 "agent": self.agent.state_dict(),
                 "torch_rng": torch.get_rng_state(),
-            },
+            }
         )
+
+    def _save(self, name: str) -> Path:
+        return self._write_checkpoint(name, self._checkpoint_payload())
+
+    def _write_checkpoint(self, name: str, payload: dict[str, Any]) -> Path:
+        tick = time.perf_counter()
+        path = self.checkpoint_dir / name
+        save_checkpoint(path, payload)
         self.seconds["checkpoint"] += time.perf_counter() - tick
         return path
 

@@ -12,6 +12,7 @@ from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import RunningMeanStd
 from gail_cli.ppo import PPO, PPOConfig, compute_gae, policy_loss, value_loss
+from gail_cli.ppo_grad import ManualMLP
 
 
 def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:
@@ -126,7 +127,7 @@ def test_return_scaling_divides_by_running_std_without_centring() -> None:
     expected.update(torch.tensor([0.0, 4.0]).numpy())
     expected.update(rewards.flatten().numpy())
     assert ppo.return_rms.var == pytest.approx(expected.var)
-    assert torch.equal(v, values)
+    assert torch.allclose(v, values, atol=1e-6)
 
 
 def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
@@ -279,3 +280,12 @@ def test_next_values_reuse_equals_a_critic_pass_over_next_observations() -> None
         values = ppo.critic(obs.flatten(0, 1)).view(5, 3)
         expected = ppo.critic(next_obs.flatten(0, 1)).view(5, 3)
     assert torch.allclose(ppo._next_values(values, next_obs, done), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
+def test_manual_mlp_forward_equals_the_module(activation: str) -> None:
+    torch.manual_seed(4)
+    net = Critic(7, [32, 16], activation).net
+    x = torch.randn(50, 7) * 3
+    with torch.no_grad():
+        assert torch.allclose(ManualMLP(net).output(x), net(x), rtol=1e-5, atol=1e-6)

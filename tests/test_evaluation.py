@@ -1,0 +1,60 @@
+"""The background evaluator plays the same episodes as the inline one, and fails cleanly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gail_cli.envs import env_spec, make_vector_env
+from gail_cli.errors import GailError
+from gail_cli.evaluation import BackgroundEvaluator, InlineEvaluator
+from gail_cli.nets import GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+
+ENV_ID = "Hopper-v4"
+
+
+def _policy() -> tuple[GaussianActor, ObservationNormalizer]:
+    torch.manual_seed(0)
+    actor = GaussianActor(11, 3, [16])
+    normalizer = ObservationNormalizer(11, "running")
+    normalizer.update(np.random.default_rng(0).normal(size=(100, 11)))
+    return actor, normalizer
+
+
+def test_background_results_equal_inline_results_in_order() -> None:
+    actor, normalizer = _policy()
+    envs = make_vector_env(ENV_ID, 3)
+    inline = InlineEvaluator(envs, env_spec(envs, ENV_ID), torch.device("cpu"), seed=7)
+    background = BackgroundEvaluator(ENV_ID, 3, seed=7)
+    try:
+        for step in (100, 200):
+            inline.submit(step, actor, normalizer)
+            background.submit(step, actor, normalizer)
+            with torch.no_grad():  # the policy changes after the snapshot was taken
+                actor.mean_net[0].weight.mul_(3.0)
+        expected, got = inline.wait(), background.wait()
+        assert background.poll() == [] and background.outstanding == 0
+    finally:
+        inline.close()
+        background.close()
+    assert [step for step, _ in got] == [100, 200]
+    for (_, mine), (_, ref) in zip(got, expected, strict=True):
+        assert mine.shape == (3,)
+        np.testing.assert_array_equal(mine, ref)
+    # the second snapshot really was another policy
+    assert not np.array_equal(expected[0][1], expected[1][1])
+
+
+def test_a_dead_worker_is_one_clear_error() -> None:
+    actor, normalizer = _policy()
+    background = BackgroundEvaluator(ENV_ID, 2, seed=0)
+    try:
+        background.process.kill()
+        background.process.wait()
+        with pytest.raises(GailError, match=r"evaluation process stopped.*eval_in_background"):
+            background.submit(1, actor, normalizer)
+            background.wait()
+    finally:
+        background.close()
