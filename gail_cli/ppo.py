@@ -19,7 +19,7 @@ from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
 from gail_cli.optim import FlatAdam
-from gail_cli.ppo_grad import ManualPPOLoss
+from gail_cli.ppo_grad import ManualPPOLoss, Minibatch
 from gail_cli.stats import SummaryStats, summarize
 
 
@@ -276,7 +276,7 @@ class PPO:
             columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
             shuffled = [column[order].split(cfg.batch_size) for column in columns]
             for minibatch in zip(*shuffled, strict=True):
-                losses = self._minibatch_step(*minibatch)
+                losses = self._minibatch_step(Minibatch(*minibatch))
                 for name, value in zip(per_step, losses, strict=True):
                     per_step[name].append(value)
         # the total loss of every step at once, rather than three tiny operations per step
@@ -293,15 +293,7 @@ class PPO:
         stats["train_time"] = time.perf_counter() - start
         return stats
 
-    def _minibatch_step(
-        self,
-        obs: torch.Tensor,
-        actions: torch.Tensor,
-        old_log_probs: torch.Tensor,
-        advantages: torch.Tensor,
-        targets: torch.Tensor,
-        old_values: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _minibatch_step(self, batch: Minibatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One gradient step; returns (actor_loss, vf_loss, entropy), all 0-d.
 
         The gradient comes from ``ppo_grad`` (hand-derived, the same as autograd's of
@@ -309,9 +301,7 @@ class PPO:
         one flat gradient.
         """
         cfg = self.config
-        losses = self.loss.loss_and_grad(
-            obs, actions, old_log_probs, advantages, targets, old_values, cfg
-        )
+        losses = self.loss.loss_and_grad(batch, cfg)
         if cfg.max_grad_norm is not None:
             grad = self.flat.grad
             assert grad is not None

@@ -10,7 +10,7 @@ option (advantage normalization, dual clip, value clip, each activation).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import nn
@@ -85,6 +85,18 @@ class ManualMLP:
                 grad = torch.mm(grad, layer.weight).mul_(self._activation_slope(inputs[i]))
 
 
+class Minibatch(NamedTuple):
+    """One PPO minibatch: obs (B, obs_dim) normalized, actions (B, act_dim) unbounded,
+    the rest (B,); value figures in the critic's units."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    old_log_probs: torch.Tensor
+    advantages: torch.Tensor
+    targets: torch.Tensor
+    old_values: torch.Tensor
+
+
 class ManualPPOLoss:
     """The gradient of actor_loss + vf_coef * vf_loss - ent_coef * entropy.
 
@@ -96,45 +108,29 @@ class ManualPPOLoss:
         self.critic_mlp = ManualMLP(critic_net)
 
     def loss_and_grad(
-        self,
-        obs: torch.Tensor,
-        actions: torch.Tensor,
-        old_log_probs: torch.Tensor,
-        advantages: torch.Tensor,
-        targets: torch.Tensor,
-        old_values: torch.Tensor,
-        cfg: PPOConfig,
+        self, batch: Minibatch, cfg: PPOConfig
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Fill every actor and critic ``.grad``; return (actor_loss, vf_loss, entropy).
 
         The loss is actor_loss + vf_coef * vf_loss - ent_coef * entropy (left to the
         caller, which sums many steps at once).
-
-        obs (B, obs_dim) normalized, actions (B, act_dim) unbounded, the rest (B,).
         """
         with torch.no_grad():
-            actor_loss, entropy = self._actor_part(obs, actions, old_log_probs, advantages, cfg)
-            vf_loss = self._critic_part(obs, targets, old_values, cfg)
+            actor_loss, entropy = self._actor_part(batch, cfg)
+            vf_loss = self._critic_part(batch, cfg)
         return actor_loss, vf_loss, entropy
 
-    def _actor_part(
-        self,
-        obs: torch.Tensor,
-        actions: torch.Tensor,
-        old_log_probs: torch.Tensor,
-        advantages: torch.Tensor,
-        cfg: PPOConfig,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _actor_part(self, batch: Minibatch, cfg: PPOConfig) -> tuple[torch.Tensor, torch.Tensor]:
         """Clipped surrogate and entropy; writes the actor's gradients."""
+        obs, actions, old_log_probs, advantages = batch[:4]
         log_std = self.actor.log_std
-        batch = obs.shape[0]
-        if cfg.advantage_normalization and batch > 1:
+        size = obs.shape[0]
+        if cfg.advantage_normalization and size > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         mean, inputs = self.actor_mlp.forward(obs)
         inv_std = torch.exp(-log_std)
         z = (actions - mean).mul_(inv_std)
-        z_sq = z * z
-        log_prob = (-0.5 * z_sq - log_std - HALF_LOG_2PI).sum(-1)
+        log_prob = (-0.5 * z * z - log_std - HALF_LOG_2PI).sum(-1)
         ratio = (log_prob - old_log_probs).exp_()
         eps = cfg.eps_clip
         surrogate = ratio * advantages
@@ -152,7 +148,7 @@ class ManualPPOLoss:
         actor_loss = -objective.mean()
         entropy = log_std.sum() + log_std.shape[0] * (0.5 + HALF_LOG_2PI)
         # d actor_loss / d log_prob (B,), then through the Gaussian
-        g_log_prob = (advantages * ratio).mul_(live).mul_(-1.0 / batch)
+        g_log_prob = (advantages * ratio).mul_(live).mul_(-1.0 / size)
         g_z = g_log_prob.unsqueeze(-1) * z
         self.actor_mlp.backward(inputs, g_z * inv_std)
         assert log_std.grad is not None
@@ -161,13 +157,11 @@ class ManualPPOLoss:
         log_std.grad.sub_(cfg.ent_coef)
         return actor_loss, entropy
 
-    def _critic_part(
-        self, obs: torch.Tensor, targets: torch.Tensor, old_values: torch.Tensor, cfg: PPOConfig
-    ) -> torch.Tensor:
+    def _critic_part(self, batch: Minibatch, cfg: PPOConfig) -> torch.Tensor:
         """Value loss; writes the critic's gradients (scaled by vf_coef)."""
+        obs, targets, old_values = batch.obs, batch.targets, batch.old_values
         values, inputs = self.critic_mlp.forward(obs)
         values = values.squeeze(-1)
-        batch = obs.shape[0]
         residual = values - targets
         error = residual * residual
         if cfg.value_clip:
@@ -180,6 +174,6 @@ class ManualPPOLoss:
             residual = torch.where(use_clipped, clipped_residual * (change.abs() <= eps), residual)
             error = torch.max(error, clipped_error)
         vf_loss = error.mean()
-        g_values = residual.mul_(2.0 * cfg.vf_coef / batch)
+        g_values = residual.mul_(2.0 * cfg.vf_coef / obs.shape[0])
         self.critic_mlp.backward(inputs, g_values.unsqueeze(-1))
         return vf_loss

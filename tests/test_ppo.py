@@ -12,7 +12,7 @@ from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import RunningMeanStd
 from gail_cli.ppo import PPO, PPOConfig, compute_gae, policy_loss, value_loss
-from gail_cli.ppo_grad import ManualMLP
+from gail_cli.ppo_grad import ManualMLP, Minibatch
 
 
 def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:
@@ -210,7 +210,7 @@ def test_flat_parameter_steps_match_per_layer_adam_with_clipping() -> None:
     batch = [torch.randn(32, 3), torch.randn(32, 2), torch.randn(32), torch.randn(32)]
     batch += [torch.randn(32), torch.randn(32)]
     for _ in range(3):
-        ppo._minibatch_step(*batch)
+        ppo._minibatch_step(Minibatch(*batch))
         obs, actions, old, adv, targets, old_values = batch
         actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
         loss = actor_loss + cfg.vf_coef * value_loss(ref_critic(obs), targets, old_values, cfg)
@@ -252,7 +252,7 @@ def test_hand_derived_gradient_equals_autograd(options: dict[str, object], activ
         old = ref_actor.log_prob(obs, actions) + 0.6 * torch.randn(40)
         old_values = ref_critic(obs) + 0.1 * torch.randn(40)
     adv, targets = torch.randn(40), torch.randn(40)
-    losses = ppo.loss.loss_and_grad(obs, actions, old, adv, targets, old_values, cfg)
+    losses = ppo.loss.loss_and_grad(Minibatch(obs, actions, old, adv, targets, old_values), cfg)
     actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
     vf_loss = value_loss(ref_critic(obs), targets, old_values, cfg)
     loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
