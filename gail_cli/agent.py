@@ -22,6 +22,9 @@ class Learner(Protocol):
 
     def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]: ...
 
+    def set_lr_fraction(self, fraction: float) -> None:
+        """Learning rates at ``fraction`` of their configured values, where decay is on."""
+
     def state_dict(self) -> dict[str, object]: ...
 
     def load_state_dict(self, state: dict[str, object]) -> None: ...

@@ -40,6 +40,8 @@ class DiscriminatorConfig:
     disc_update_num: int = 4
     grad_penalty: float = 0.0
     reward_form: str = "gail"
+    expert_action_noise: bool = False
+    lr_decay: bool = False
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -109,9 +111,21 @@ class GAIL:
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
 
+    def set_lr_fraction(self, fraction: float) -> None:
+        """PPO's schedule; the discriminator's lr decays linearly too when lr_decay is on."""
+        self.ppo.set_lr_fraction(fraction)
+        scale = max(fraction, 0.0) if self.config.lr_decay else 1.0
+        for group in self.disc_optim.param_groups:
+            group["lr"] = self.config.lr * scale
+
     def env_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """Clip unbounded policy actions (..., act_dim) to the bounds the env applies."""
         return torch.max(torch.min(actions, self.action_high), self.action_low)
+
+    def _policy_noise(self, actions: torch.Tensor) -> torch.Tensor:
+        """Gaussian noise (B, act_dim) with the policy's current per-dimension std."""
+        with torch.no_grad():
+            return self.ppo.actor.log_std.exp() * torch.randn_like(actions)
 
     def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
         """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""
@@ -141,6 +155,8 @@ class GAIL:
             )
             exp_obs = self.normalizer(self.expert_obs[expert_idx])
             exp_act = self.expert_actions[expert_idx]
+            if cfg.expert_action_noise:
+                exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
             pi_obs, pi_act = policy_obs[idx], policy_actions[idx]
             d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
             loss = discriminator_loss(d_expert, d_policy)

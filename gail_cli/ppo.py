@@ -367,6 +367,9 @@ class PPOLearner:
     def __init__(self, ppo: PPO, normalizer: ObservationNormalizer) -> None:
         self.ppo, self.normalizer = ppo, normalizer
 
+    def set_lr_fraction(self, fraction: float) -> None:
+        self.ppo.set_lr_fraction(fraction)
+
     def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
         return self.ppo.update(
             self.normalizer(rollout.obs),

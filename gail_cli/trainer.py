@@ -175,7 +175,7 @@ class Trainer:
         progress.env_steps += rollout.num_steps
         tock = time.perf_counter()
         agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
-        agent.ppo.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
+        agent.learner.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
         stats = agent.learner.update(rollout)
         self._check_finite(stats)
         learn = time.perf_counter() - tock

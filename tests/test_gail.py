@@ -123,9 +123,62 @@ def test_update_clips_policy_actions_and_normalizes_expert_and_policy_alike() ->
     assert stats["disc_reward"] > 0
 
 
+def test_reward_forms_are_their_formulas_in_terms_of_d() -> None:
+    logits = torch.linspace(-6.0, 6.0, 25, dtype=torch.float64)
+    d = torch.sigmoid(logits)
+    expected = {
+        "gail": -torch.log(1 - d),
+        "airl": torch.log(d) - torch.log(1 - d),
+        "log_d": torch.log(d),
+    }
+    for form, reward in expected.items():
+        assert torch.allclose(policy_reward(logits, form), reward, atol=1e-9), form
+    # saturated logits: the airl form keeps telling bad from worse, the gail form cannot
+    saturated = torch.tensor([-30.0, -40.0])
+    assert policy_reward(saturated, "airl").tolist() == [-30.0, -40.0]
+    assert policy_reward(saturated, "gail")[0].item() < 1e-12
+
+
 @pytest.mark.parametrize(
-    ("name", "value"), [("disc_update_num", 0), ("lr", -1.0), ("grad_penalty", -1.0)]
+    ("name", "value"),
+    [("disc_update_num", 0), ("lr", -1.0), ("grad_penalty", -1.0), ("reward_form", "wgan")],
 )
-def test_discriminator_validation(name: str, value: float) -> None:
+def test_discriminator_validation(name: str, value: float | str) -> None:
     with pytest.raises(GailError, match=rf"discriminator\.{name}={value}"):
         DiscriminatorConfig(**{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_expert_action_noise_has_the_policy_std_and_stays_in_bounds(noise: bool) -> None:
+    torch.manual_seed(0)
+    expert_act = torch.full((4000, 2), 0.2)
+    gail = _gail(torch.randn(4000, 3), expert_act, disc_update_num=1, expert_action_noise=noise)
+    with torch.no_grad():
+        gail.ppo.actor.log_std.copy_(torch.log(torch.tensor([0.1, 2.0])))
+    seen: list[torch.Tensor] = []
+    forward = gail.disc.forward
+
+    def spy(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        seen.append(act.detach().clone())
+        return forward(obs, act)
+
+    gail.disc.forward = spy  # type: ignore[method-assign]
+    gail.update_discriminator(torch.randn(4000, 3), torch.zeros(4000, 2))
+    expert_seen = seen[0]
+    if not noise:
+        assert torch.equal(expert_seen, torch.full_like(expert_seen, 0.2))
+        return
+    assert expert_seen.abs().max() <= 1.0  # clipped to the action bounds like the policy's
+    assert expert_seen[:, 0].std().item() == pytest.approx(0.1, rel=0.1)
+    assert expert_seen[:, 0].mean().item() == pytest.approx(0.2, abs=0.01)
+    # std 2 on a [-1, 1] box: most samples land on a bound
+    assert (expert_seen[:, 1].abs() == 1.0).float().mean() > 0.5
+
+
+@pytest.mark.parametrize("decay", [False, True])
+def test_discriminator_lr_follows_the_schedule_only_with_lr_decay(decay: bool) -> None:
+    gail = _gail(torch.randn(10, 3), torch.zeros(10, 2), lr=1e-3, lr_decay=decay)
+    gail.set_lr_fraction(0.25)
+    expected = 0.25e-3 if decay else 1e-3
+    assert [g["lr"] for g in gail.disc_optim.param_groups] == [pytest.approx(expected)]
+    assert gail.ppo.optim.lr == pytest.approx(gail.ppo.config.lr)  # PPO's own lr_decay is off
