@@ -145,8 +145,7 @@ class Trainer:
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
                 if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
-                    self._submit_evaluation()
-                    self._save("last.pt")
+                    self._write_checkpoint("last.pt", self._submit_evaluation())
                     next_eval += cfg.eval_every
                 if self._signal is not None:
                     self._collect_evaluations(logger, block=True)
@@ -199,12 +198,14 @@ class Trainer:
             logger.postfix["disc_acc"] = f"{acc:.2f}"
         seconds["logging"] += time.perf_counter() - tick
 
-    def _submit_evaluation(self) -> None:
-        """Hand the policy as it is now to the evaluator; keep the agent's state for best.pt."""
+    def _submit_evaluation(self) -> dict[str, Any]:
+        """Hand the policy as it is now to the evaluator; returns (and keeps, for best.pt)
+        the checkpoint payload of this moment."""
         tick, step = time.perf_counter(), self.progress.env_steps
-        self._snapshots[step] = self._checkpoint_payload()
+        snapshot = self._snapshots[step] = self._checkpoint_payload()
         self.evaluator.submit(step, self.agent.actor, self.agent.normalizer)
         self.seconds["evaluation"] += time.perf_counter() - tick
+        return snapshot
 
     def _collect_evaluations(self, logger: RunLogger, block: bool) -> None:
         """Log finished evaluations at the env step of their snapshot; save a new best.
@@ -233,7 +234,7 @@ class Trainer:
             snapshot = self._snapshots.pop(step)
             if mean > progress.best_eval_return:
                 progress.best_eval_return = mean
-                snapshot["best_eval_return"] = mean
+                snapshot.update(best_eval_return=mean, last_eval=scalars)
                 self._write_checkpoint("best.pt", snapshot)
 
     def close(self) -> None:
