@@ -112,9 +112,9 @@ class BackgroundEvaluator:
             message = pickle.loads(self.reader.recv_bytes())
         except (EOFError, OSError):
             self._died()
+        self.outstanding -= 1
         if isinstance(message, str):
             raise GailError(message)
-        self.outstanding -= 1
         return message
 
     def _died(self) -> NoReturn:
@@ -155,8 +155,16 @@ def _serve(
                 step, actor, normalizer = pickle.loads(conn_in.recv_bytes())
             except (EOFError, OSError):
                 break
-            returns = play_episodes(envs, actor, normalizer, spec, cpu, seed).returns
-            conn_out.send_bytes(pickle.dumps((step, returns)))
+            message: Result | str
+            try:
+                message = (step, play_episodes(envs, actor, normalizer, spec, cpu, seed).returns)
+            except Exception as exc:  # one line for the trainer to raise, not a traceback
+                reason = (str(exc).strip().splitlines() or [""])[0][:300]
+                message = f"evaluation at env step {step} failed: {type(exc).__name__}: {reason}"
+            try:
+                conn_out.send_bytes(pickle.dumps(message))
+            except OSError:  # the trainer has gone; nobody is left to tell
+                break
     finally:
         envs.close()
 

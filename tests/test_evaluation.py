@@ -58,3 +58,20 @@ def test_a_dead_worker_is_one_clear_error() -> None:
             background.wait()
     finally:
         background.close()
+
+
+def test_a_failing_evaluation_is_one_line_from_the_worker() -> None:
+    torch.manual_seed(0)
+    wrong_actor = GaussianActor(5, 3, [8])  # Hopper observations have 11 dimensions
+    background = BackgroundEvaluator(ENV_ID, 2, seed=0)
+    try:
+        background.submit(42, wrong_actor, ObservationNormalizer(11, "off"))
+        with pytest.raises(GailError, match=r"^evaluation at env step 42 failed: RuntimeError"):
+            background.wait()
+        # the worker is still there for the next snapshot
+        actor, normalizer = _policy()
+        background.submit(43, actor, normalizer)
+        ((step, returns),) = background.wait()
+        assert step == 43 and returns.shape == (2,)
+    finally:
+        background.close()
