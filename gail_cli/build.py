@@ -23,12 +23,17 @@ from gail_cli.agent import Agent
 from gail_cli.data import ExpertData, load_expert_data
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.errors import GailError
-from gail_cli.evaluation import BackgroundEvaluator, Evaluator, InlineEvaluator
+from gail_cli.evaluation import (
+    EVAL_SEED_OFFSET,
+    BackgroundEvaluator,
+    Evaluator,
+    InlineEvaluator,
+)
 from gail_cli.gail import GAIL, DiscriminatorConfig
 from gail_cli.nets import ACTIVATIONS, Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, PPOConfig, PPOLearner, check_ranges
-from gail_cli.trainer import EVAL_SEED_OFFSET, Progress, Trainer, TrainerConfig
+from gail_cli.trainer import Progress, Trainer, TrainerConfig
 
 T = TypeVar("T")
 

@@ -26,6 +26,9 @@ from gail_cli.errors import GailError
 from gail_cli.nets import GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 
+# evaluation episodes are seeded with the run's seed + this, apart from training's
+EVAL_SEED_OFFSET = 1_000_003
+
 Result = tuple[int, np.ndarray]  # (env step of the snapshot, episode returns (E,))
 
 

@@ -17,7 +17,7 @@ FUSED_ADAM = getattr(torch, "_fused_adam_", None)
 
 
 class FlatAdam:
-    """Adam for a single parameter tensor whose ``.grad`` is kept (zeroed, never None)."""
+    """Adam for a single parameter tensor whose ``.grad`` tensor is kept (never None)."""
 
     def __init__(
         self,

@@ -140,10 +140,10 @@ def batched(
 def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
     """Re-home the modules' parameters (and gradients) as views of one flat tensor.
 
-    The optimizer, gradient clipping and zeroing then touch one tensor instead of one
+    The optimizer and gradient clipping then touch one tensor instead of one
     per layer: on CPU, with 64-sample minibatches, their per-tensor overhead was a
-    third of each PPO step. Autograd accumulates into the existing ``.grad`` views in
-    place, so gradients must be zeroed (never set to None) between steps.
+    third of each PPO step. ``ppo_grad`` writes each step's gradient into the existing
+    ``.grad`` views in place (overwriting them), so they must never be set to None.
     """
     params = [p for module in modules for p in module.parameters()]
     flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))

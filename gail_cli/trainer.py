@@ -32,8 +32,6 @@ from gail_cli.normalization import OBS_NORMALIZATION_MODES
 from gail_cli.ppo import check_ranges
 from gail_cli.stats import SummaryStats
 
-EVAL_SEED_OFFSET = 1_000_003
-
 
 @dataclass
 class TrainerConfig:
@@ -114,8 +112,7 @@ class Trainer:
         checkpoint_meta: dict[str, Any],
         progress: Progress | None = None,
     ) -> None:
-        self.agent, self.config, self.spec, self.run_dir = agent, config, spec, run_dir
-        self.evaluator, self.seed, self.device = evaluator, seed, device
+        self.agent, self.config, self.run_dir, self.evaluator = agent, config, run_dir, evaluator
         self.expert_return = expert_return
         self.checkpoint_meta = checkpoint_meta
         self.progress = progress or Progress()
