@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from gail_cli.bc import warm_start
 from gail_cli.build import (
     Policy,
     build_trainer,
@@ -155,6 +156,8 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
             f"expert: {expert.path} ({expert.num_episodes} episodes, "
             f"{expert.num_transitions} transitions, mean return {expert.mean_return:.1f})"
         )
+        if checkpoint is None and trainer.config.bc_init_steps:
+            logger.message(warm_start(trainer.agent, expert, trainer.config.bc_init_steps))
     try:
         if checkpoint is None:
             logger.text("config", f"```\n{OmegaConf.to_yaml(cfg, resolve=True)}\n```")

@@ -169,6 +169,11 @@ class PPO:
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.flat = flatten_parameters([actor, critic])
+        # the actor's parameters come first in the flat vector
+        self.actor_size = sum(p.numel() for p in actor.parameters())
+        # False: updates train the critic alone (the actor's gradient is zeroed, so Adam's
+        # moments for it stay zero and it does not move)
+        self.train_actor = True
         self.loss = ManualPPOLoss(actor, critic.net)
         self.optim = FlatAdam(self.flat, lr=config.lr, eps=1e-5)
         self.return_rms = RunningMeanStd()
@@ -298,13 +303,15 @@ class PPO:
 
         The gradient comes from ``ppo_grad`` (hand-derived, the same as autograd's of
         ``policy_loss`` + ``value_loss``); clipping is clip_grad_norm_'s formula on the
-        one flat gradient.
+        one flat gradient, after the actor's part is zeroed where ``train_actor`` is off.
         """
         cfg = self.config
         losses = self.loss.loss_and_grad(batch, cfg)
+        grad = self.flat.grad
+        assert grad is not None
+        if not self.train_actor:
+            grad[: self.actor_size].zero_()
         if cfg.max_grad_norm is not None:
-            grad = self.flat.grad
-            assert grad is not None
             scale = (cfg.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0)
             grad.mul_(scale)
         self.optim.step()

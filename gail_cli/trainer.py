@@ -45,6 +45,8 @@ class TrainerConfig:
     obs_normalization: str = "running"
     vector_mode: str = "sync"
     eval_in_background: bool = True
+    bc_init_steps: int = 0
+    critic_warmup_steps: int = 0
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -60,6 +62,8 @@ class TrainerConfig:
                 ),
                 "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
                 "eval_every": (self.eval_every >= 1, ">= 1"),
+                "bc_init_steps": (self.bc_init_steps >= 0, ">= 0 (0 = off)"),
+                "critic_warmup_steps": (self.critic_warmup_steps >= 0, ">= 0 (0 = off)"),
                 "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
                 "obs_normalization": (
                     self.obs_normalization in OBS_NORMALIZATION_MODES,
@@ -172,6 +176,7 @@ class Trainer:
         tock = time.perf_counter()
         agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
         agent.learner.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
+        agent.ppo.train_actor = progress.env_steps >= self.config.critic_warmup_steps
         stats = agent.learner.update(rollout)
         self._check_finite(stats)
         learn = time.perf_counter() - tock

@@ -1,0 +1,73 @@
+"""Behavioral-cloning warm start and the critic warm-up that protects it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gail_cli.bc import behavior_clone
+from gail_cli.nets import Critic, GaussianActor
+from gail_cli.normalization import ObservationNormalizer
+from gail_cli.ppo import PPO, PPOConfig
+
+
+def _ppo() -> PPO:
+    torch.manual_seed(0)
+    actor, critic = GaussianActor(3, 2, [32, 32]), Critic(3, [16])
+    return PPO(actor, critic, PPOConfig(batch_size=8, repeat_per_collect=2), torch.device("cpu"))
+
+
+def _linear_expert(n: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Observations (n, 3) and the actions (n, 2) of a fixed, smooth expert."""
+    gen = torch.Generator().manual_seed(1)
+    obs = torch.randn(n, 3, generator=gen) * 5 + 2
+    actions = torch.tanh(obs[:, :2] * 0.2 - obs[:, 2:] * 0.1)
+    return obs, actions
+
+
+def _update(ppo: PPO) -> None:
+    obs = torch.randn(4, 4, 3)
+    no = torch.zeros(4, 4, dtype=torch.bool)
+    ppo.update(obs, obs, torch.randn(4, 4, 2), torch.randn(4, 4), no, no)
+
+
+def test_behavior_clone_fits_the_expert_through_the_observation_transform() -> None:
+    ppo = _ppo()
+    obs, actions = _linear_expert()
+    normalizer = ObservationNormalizer(3, "expert")
+    normalizer.fit(obs.numpy())
+    before, after = behavior_clone(ppo.actor, normalizer, obs, actions, steps=1500)
+    assert before > 0.05
+    assert after < 0.05 * before
+    with torch.no_grad():
+        mse = (ppo.actor(normalizer(obs)) - actions).pow(2).mean().item()
+    assert np.isclose(mse, after, rtol=1e-5)
+
+
+def test_ppo_still_moves_the_actor_after_cloning() -> None:
+    """Cloning must keep the actor's gradients as views of PPO's flat gradient."""
+    ppo = _ppo()
+    obs, actions = _linear_expert()
+    behavior_clone(ppo.actor, ObservationNormalizer(3, "off"), obs, actions, steps=20)
+    cloned = [p.detach().clone() for p in ppo.actor.parameters()]
+    assert ppo.flat.grad is not None and not ppo.flat.grad.any()
+    _update(ppo)
+    moved = [not torch.equal(a, p) for a, p in zip(cloned, ppo.actor.parameters(), strict=True)]
+    assert all(moved)
+
+
+def test_critic_warmup_updates_the_critic_and_leaves_the_actor() -> None:
+    ppo = _ppo()
+    actor_before = [p.detach().clone() for p in ppo.actor.parameters()]
+    critic_before = [p.detach().clone() for p in ppo.critic.parameters()]
+    ppo.train_actor = False
+    _update(ppo)
+    _update(ppo)
+    for before, p in zip(actor_before, ppo.actor.parameters(), strict=True):
+        assert torch.equal(before, p)
+    assert all(
+        not torch.equal(b, p) for b, p in zip(critic_before, ppo.critic.parameters(), strict=True)
+    )
+    ppo.train_actor = True
+    _update(ppo)
+    assert not torch.equal(actor_before[0], next(ppo.actor.parameters()))
