@@ -23,6 +23,8 @@ TINY = [
     "trainer.eval_episodes=2",
     "trainer.eval_every=1024",
     "ppo.repeat_per_collect=2",
+    # HalfCheetah's and the other shipped envs' 10,000 cloning steps, cut to a few
+    "trainer.bc_init_steps=20",
 ]
 
 

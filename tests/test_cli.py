@@ -56,6 +56,7 @@ def test_gail_train_writes_every_tag_a_checkpoint_and_metrics(
     result = run_cli("gail-train", f"dataset.path={expert_file}", *TINY, f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert _scalar_tags(run_dir) >= REQUIRED_TAGS
+    assert "behavioral cloning: 20 steps on 300 expert transitions" in result.stdout
     checkpoint = load_checkpoint(run_dir / "checkpoints" / "last.pt", env_id="HalfCheetah-v4")
     assert checkpoint["env_steps"] == 2048
     assert {"actor", "critic", "discriminator", "normalizer", "ppo"} <= set(checkpoint["agent"])
