@@ -110,6 +110,9 @@ def test_dual_clip_null_disables() -> None:
         ("ppo.gamma=1.5", r"ppo\.gamma=1.5 is out of range: it must be in \[0, 1\]"),
         ("trainer.steps_per_collect=100", r"trainer\.steps_per_collect=100 is out of range"),
         ("trainer.total_env_steps=-5", r"trainer\.total_env_steps=-5 is out of range"),
+        ("trainer.bc_init_steps=-1", r"trainer\.bc_init_steps=-1 is out of range: it must be >= 0"),
+        ("trainer.critic_warmup_steps=-1", r"trainer\.critic_warmup_steps=-1 is out of range"),
+        ("trainer.bc_init_steps=2.5", r"trainer\.bc_init_steps=2.5 has the wrong type"),
     ],
 )
 def test_bad_values_are_refused_with_the_key_named(override: str, message: str) -> None:
