@@ -13,8 +13,9 @@ import torch
 
 from gail_cli.nets import Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, Rollout
+from gail_cli.ppo import PPO
 from gail_cli.stats import SummaryStats
+from gail_cli.types import Rollout
 
 
 class Learner(Protocol):

@@ -20,6 +20,13 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gail_cli.agent import Agent
+from gail_cli.config import (
+    DiscriminatorConfig,
+    NetConfig,
+    PolicyConfig,
+    PPOConfig,
+    TrainerConfig,
+)
 from gail_cli.data import ExpertData, load_expert_data
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.errors import GailError
@@ -29,29 +36,13 @@ from gail_cli.evaluation import (
     Evaluator,
     InlineEvaluator,
 )
-from gail_cli.gail import GAIL, DiscriminatorConfig
-from gail_cli.nets import ACTIVATIONS, Critic, Discriminator, GaussianActor
+from gail_cli.gail import GAIL
+from gail_cli.nets import Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, PPOConfig, PPOLearner, check_ranges
-from gail_cli.trainer import Progress, Trainer, TrainerConfig
+from gail_cli.ppo import PPO, PPOLearner
+from gail_cli.trainer import Progress, Trainer
 
 T = TypeVar("T")
-
-
-@dataclass
-class NetConfig:
-    hidden_sizes: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
-    activation: str = "tanh"
-
-    def __post_init__(self) -> None:
-        check_ranges(
-            "net",
-            self,
-            {
-                "hidden_sizes": (all(h >= 1 for h in self.hidden_sizes), "positive layer sizes"),
-                "activation": (self.activation in ACTIVATIONS, f"one of {sorted(ACTIVATIONS)}"),
-            },
-        )
 
 
 def typed(cls: type[T], node: Any, group: str) -> T:
@@ -156,12 +147,9 @@ class Settings:
 
     ppo: PPOConfig
     trainer: TrainerConfig
-    policy: NetConfig
-    log_std_init: float
+    policy: PolicyConfig
     critic: NetConfig
     discriminator: DiscriminatorConfig | None
-    discriminator_net: NetConfig | None
-    spectral_norm: bool
 
 
 def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
@@ -177,20 +165,15 @@ def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
     return Settings(
         ppo=ppo,
         trainer=trainer,
-        policy=typed(NetConfig, cfg.policy, "policy"),
-        log_std_init=_coerce(cfg.policy.get("log_std_init", 0.0), float, "policy.log_std_init"),
+        policy=typed(PolicyConfig, cfg.policy, "policy"),
         critic=typed(NetConfig, cfg.critic, "critic"),
         discriminator=typed(DiscriminatorConfig, disc, "discriminator") if disc else None,
-        discriminator_net=typed(NetConfig, disc, "discriminator") if disc else None,
-        spectral_norm=bool(
-            disc and _coerce(disc.get("spectral_norm", False), bool, "discriminator.spectral_norm")
-        ),
     )
 
 
 def build_actor(settings: Settings, obs_dim: int, act_dim: int) -> GaussianActor:
     net = settings.policy
-    return GaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation, settings.log_std_init)
+    return GaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation, net.log_std_init)
 
 
 def build_agent(
@@ -213,15 +196,19 @@ def build_agent(
         return Agent(actor, critic, normalizer, ppo, PPOLearner(ppo, normalizer))
     if normalizer.mode == "expert":
         normalizer.fit(expert.observations)
-    assert settings.discriminator is not None and settings.discriminator_net is not None
-    net = settings.discriminator_net
+    disc_config = settings.discriminator
+    assert disc_config is not None
     disc = Discriminator(
-        spec.obs_dim, spec.act_dim, net.hidden_sizes, net.activation, settings.spectral_norm
+        spec.obs_dim,
+        spec.act_dim,
+        disc_config.hidden_sizes,
+        disc_config.activation,
+        disc_config.spectral_norm,
     ).to(device)
     learner = GAIL(
         ppo,
         disc,
-        settings.discriminator,
+        disc_config,
         normalizer,
         expert_obs=torch.from_numpy(expert.observations).to(device),
         expert_actions=torch.from_numpy(expert.actions).to(device),

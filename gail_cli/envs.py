@@ -13,12 +13,11 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 
+from gail_cli.config import VECTOR_MODES
 from gail_cli.errors import GailError
 from gail_cli.nets import GaussianActor
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import Rollout
-
-VECTOR_MODES = ("sync", "async")
+from gail_cli.types import Rollout
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from gail_cli.config import DiscriminatorConfig
 from gail_cli.nets import Discriminator
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, Rollout, batched, check_ranges
+from gail_cli.ppo import PPO, batched
 from gail_cli.stats import SummaryStats, summarize
+from gail_cli.types import Rollout
 
 REWARD_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # -log(1 - σ(d)) >= 0: never negative, so it favours long episodes
@@ -30,30 +31,6 @@ REWARD_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # log σ(d) <= 0: never positive, so it favours short episodes
     "log_d": lambda logits: -F.softplus(-logits),
 }
-
-
-@dataclass
-class DiscriminatorConfig:
-    """Discriminator optimization settings (network shape is the builder's)."""
-
-    lr: float = 3e-4
-    disc_update_num: int = 4
-    grad_penalty: float = 0.0
-    reward_form: str = "gail"
-    expert_action_noise: bool = False
-    lr_decay: bool = False
-
-    def __post_init__(self) -> None:
-        check_ranges(
-            "discriminator",
-            self,
-            {
-                "lr": (self.lr > 0, "> 0"),
-                "disc_update_num": (self.disc_update_num >= 1, ">= 1"),
-                "grad_penalty": (self.grad_penalty >= 0, ">= 0"),
-                "reward_form": (self.reward_form in REWARD_FORMS, f"one of {list(REWARD_FORMS)}"),
-            },
-        )
 
 
 def discriminator_loss(d_expert: torch.Tensor, d_policy: torch.Tensor) -> torch.Tensor:

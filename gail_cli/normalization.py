@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gail_cli.config import OBS_NORMALIZATION_MODES
+
 
 class RunningMeanStd:
     """Running mean and (population) variance of a stream of vectors of shape ``shape``."""
@@ -47,9 +49,6 @@ class RunningMeanStd:
         self.mean = state["mean"].numpy().astype(np.float64).reshape(self.mean.shape)
         self.var = state["var"].numpy().astype(np.float64).reshape(self.var.shape)
         self.count = float(state["count"])
-
-
-OBS_NORMALIZATION_MODES = ("running", "expert", "off")
 
 
 class ObservationNormalizer:

@@ -9,92 +9,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from gail_cli.errors import GailError
+from gail_cli.config import PPOConfig
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
 from gail_cli.optim import FlatAdam
-from gail_cli.ppo_grad import ManualPPOLoss, Minibatch
+from gail_cli.ppo_grad import ManualPPOLoss
 from gail_cli.stats import SummaryStats, summarize
-
-
-@dataclass
-class PPOConfig:
-    """PPO hyperparameters; names and meaning follow the seed (see README)."""
-
-    lr: float = 3e-4
-    lr_decay: bool = False
-    repeat_per_collect: int = 10
-    batch_size: int = 64
-    eps_clip: float = 0.2
-    dual_clip: float | None = None
-    value_clip: bool = False
-    advantage_normalization: bool = True
-    recompute_advantage: bool = False
-    vf_coef: float = 0.5
-    ent_coef: float = 0.01
-    max_grad_norm: float | None = None
-    gae_lambda: float = 0.95
-    max_batchsize: int = 256
-    gamma: float = 0.99
-    return_scaling: bool = False
-
-    def __post_init__(self) -> None:
-        checks = {
-            "lr": (self.lr > 0, "> 0"),
-            "repeat_per_collect": (self.repeat_per_collect >= 1, ">= 1"),
-            "batch_size": (self.batch_size >= 1, ">= 1"),
-            "eps_clip": (self.eps_clip > 0, "> 0"),
-            "dual_clip": (self.dual_clip is None or self.dual_clip > 1, "null or > 1"),
-            "vf_coef": (self.vf_coef >= 0, ">= 0"),
-            "ent_coef": (self.ent_coef >= 0, ">= 0"),
-            "max_grad_norm": (self.max_grad_norm is None or self.max_grad_norm > 0, "null or > 0"),
-            "gae_lambda": (0 <= self.gae_lambda <= 1, "in [0, 1]"),
-            "max_batchsize": (self.max_batchsize >= 1, ">= 1"),
-            "gamma": (0 <= self.gamma <= 1, "in [0, 1]"),
-        }
-        check_ranges("ppo", self, checks)
-
-
-def check_ranges(group: str, config: object, checks: dict[str, tuple[bool, str]]) -> None:
-    """Raise GailError for the first parameter whose check failed."""
-    for name, (ok, allowed) in checks.items():
-        if not ok:
-            value = getattr(config, name)
-            raise GailError(
-                f"{group}.{name}={value} is out of range: it must be {allowed}; "
-                f"fix it with {group}.{name}=<value>"
-            )
-
-
-@dataclass
-class Rollout:
-    """One rollout of raw environment data; time-major tensors on the learner's device.
-
-    obs:        (T, N, obs_dim) raw observation s_t the action was taken in.
-    next_obs:   (T, N, obs_dim) raw s_{t+1}; at an episode's end, its true final observation.
-    actions:    (T, N, act_dim) unbounded policy samples (the env got them clipped).
-    terminated: (T, N) bool, the episode ended by termination at this step (no bootstrap).
-    truncated:  (T, N) bool, the episode was cut by a time limit (bootstrap from V(next_obs)).
-    env_rewards: (T, N) the environment's reward: reported, used for learning only by the
-                 expert trainer.
-    """
-
-    obs: torch.Tensor
-    next_obs: torch.Tensor
-    actions: torch.Tensor
-    terminated: torch.Tensor
-    truncated: torch.Tensor
-    env_rewards: torch.Tensor
-
-    @property
-    def num_steps(self) -> int:
-        return self.obs.shape[0] * self.obs.shape[1]
+from gail_cli.types import Minibatch, Rollout
 
 
 def compute_gae(

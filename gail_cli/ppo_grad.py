@@ -10,15 +10,12 @@ option (advantage normalization, dual clip, value clip, each activation).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import torch
 from torch import nn
 
+from gail_cli.config import PPOConfig
 from gail_cli.nets import HALF_LOG_2PI, GaussianActor
-
-if TYPE_CHECKING:
-    from gail_cli.ppo import PPOConfig
+from gail_cli.types import Minibatch
 
 
 class ManualMLP:
@@ -83,18 +80,6 @@ class ManualMLP:
             torch.sum(grad, 0, out=layer.bias.grad)
             if i > 0:
                 grad = torch.mm(grad, layer.weight).mul_(self._activation_slope(inputs[i]))
-
-
-class Minibatch(NamedTuple):
-    """One PPO minibatch: obs (B, obs_dim) normalized, actions (B, act_dim) unbounded,
-    the rest (B,); value figures in the critic's units."""
-
-    obs: torch.Tensor
-    actions: torch.Tensor
-    old_log_probs: torch.Tensor
-    advantages: torch.Tensor
-    targets: torch.Tensor
-    old_values: torch.Tensor
 
 
 class ManualPPOLoss:

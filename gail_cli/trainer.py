@@ -7,7 +7,6 @@ The loop is the same for GAIL and for expert PPO; only the agent's learner diffe
 from __future__ import annotations
 
 import copy
-import json
 import math
 import signal
 import time
@@ -22,59 +21,13 @@ import numpy as np
 import torch
 
 from gail_cli.agent import Agent
-from gail_cli.atomic import atomic_path
 from gail_cli.checkpoint import save_checkpoint
-from gail_cli.envs import VECTOR_MODES, Collector, EnvSpec
+from gail_cli.config import TrainerConfig
+from gail_cli.envs import Collector, EnvSpec
 from gail_cli.errors import GailError
 from gail_cli.evaluation import Evaluator
 from gail_cli.logger import RunLogger
-from gail_cli.normalization import OBS_NORMALIZATION_MODES
-from gail_cli.ppo import check_ranges
 from gail_cli.stats import SummaryStats
-
-
-@dataclass
-class TrainerConfig:
-    """The training loop's budget and cadence (all counts in env steps unless named)."""
-
-    total_env_steps: int = 1_000_000
-    num_envs: int = 8
-    steps_per_collect: int = 2048
-    eval_episodes: int = 10
-    eval_every: int = 50_000
-    obs_normalization: str = "running"
-    vector_mode: str = "sync"
-    eval_in_background: bool = True
-    bc_init_steps: int = 0
-    critic_warmup_steps: int = 0
-
-    def __post_init__(self) -> None:
-        check_ranges(
-            "trainer",
-            self,
-            {
-                "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
-                "num_envs": (self.num_envs >= 1, ">= 1"),
-                "steps_per_collect": (
-                    self.steps_per_collect >= self.num_envs
-                    and self.steps_per_collect % self.num_envs == 0,
-                    f"a positive multiple of trainer.num_envs={self.num_envs}",
-                ),
-                "eval_episodes": (self.eval_episodes >= 1, ">= 1"),
-                "eval_every": (self.eval_every >= 1, ">= 1"),
-                "bc_init_steps": (self.bc_init_steps >= 0, ">= 0 (0 = off)"),
-                "critic_warmup_steps": (self.critic_warmup_steps >= 0, ">= 0 (0 = off)"),
-                "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
-                "obs_normalization": (
-                    self.obs_normalization in OBS_NORMALIZATION_MODES,
-                    f"one of {OBS_NORMALIZATION_MODES}",
-                ),
-            },
-        )
-
-    @property
-    def steps_per_env(self) -> int:
-        return self.steps_per_collect // self.num_envs
 
 
 class TrainingDiverged(GailError):
@@ -289,9 +242,3 @@ class Trainer:
         save_checkpoint(path, payload)
         self.seconds["checkpoint"] += time.perf_counter() - tick
         return path
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON to path via a temporary file and rename."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")

@@ -6,9 +6,10 @@ import numpy as np
 import torch
 
 from gail_cli.bc import behavior_clone
+from gail_cli.config import PPOConfig
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, PPOConfig
+from gail_cli.ppo import PPO
 
 
 def _ppo() -> PPO:

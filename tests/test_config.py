@@ -9,10 +9,9 @@ from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
 import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
-from gail_cli.build import TrainerConfig, typed
+from gail_cli.build import typed
+from gail_cli.config import DiscriminatorConfig, PPOConfig, TrainerConfig
 from gail_cli.errors import GailError
-from gail_cli.gail import DiscriminatorConfig
-from gail_cli.ppo import PPOConfig
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ENV_OPTIONS = sorted(p.stem for p in (CONF / "env").glob("*.yaml"))

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gail_cli.config import DiscriminatorConfig, PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.gail import (
     GAIL,
-    DiscriminatorConfig,
     accuracies,
     discriminator_loss,
     policy_reward,
 )
 from gail_cli.nets import Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, PPOConfig, Rollout
+from gail_cli.ppo import PPO
+from gail_cli.types import Rollout
 
 
 def test_loss_reward_and_accuracies_match_direct_formulas() -> None:
@@ -45,14 +46,15 @@ def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: flo
     ppo = PPO(
         actor,
         Critic(obs_dim, [16]),
-        PPOConfig(batch_size=16, repeat_per_collect=1),
+        PPOConfig(batch_size=16, repeat_per_collect=1, lr_decay=False),
         torch.device("cpu"),
     )
     disc = Discriminator(obs_dim, act_dim, [32, 32])
     return GAIL(
         ppo,
         disc,
-        DiscriminatorConfig(**disc_kwargs),  # type: ignore[arg-type]
+        # the seed's plain discriminator unless a test asks for more
+        DiscriminatorConfig(**{"grad_penalty": 0.0, "expert_action_noise": False, **disc_kwargs}),  # type: ignore[arg-type]
         ObservationNormalizer(obs_dim, "off"),
         expert_obs,
         expert_act,

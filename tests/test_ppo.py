@@ -8,11 +8,13 @@ import math
 import pytest
 import torch
 
+from gail_cli.config import PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import RunningMeanStd
-from gail_cli.ppo import PPO, PPOConfig, compute_gae, policy_loss, value_loss
-from gail_cli.ppo_grad import ManualMLP, Minibatch
+from gail_cli.ppo import PPO, compute_gae, policy_loss, value_loss
+from gail_cli.ppo_grad import ManualMLP
+from gail_cli.types import Minibatch
 
 
 def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:

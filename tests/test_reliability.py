@@ -122,7 +122,10 @@ def test_bad_expert_file_is_refused_before_training(
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("env=Foo-v1", "Could not find 'env/Foo-v1' Available options in 'env': HalfCheetah-v4"),
+        (
+            "env=Foo-v1",
+            "Could not find 'env/Foo-v1' Available options: HalfCheetah-v4, HalfCheetah-v5",
+        ),
         ("env.id=Foo-v0", "env.id='Foo-v0' is not a registered gymnasium id"),
         ("ppo.foo=1", "Could not override 'ppo.foo'"),
         ("ppo.lr=abc", "ppo.lr='abc' has the wrong type: expected a number"),

@@ -1,0 +1,47 @@
+"""gail-eval: the mean and std return of a checkpoint, expert-normalized when possible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from gail_cli.build import load_policy
+from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
+from gail_cli.data import load_expert_data
+from gail_cli.envs import record_video
+from gail_cli.playback import positive_int, roll_out, setup
+
+
+def evaluate_checkpoint(cfg: DictConfig) -> float:
+    """Print the return line (and write a video if asked); returns the mean return."""
+    device = setup(cfg)
+    episodes = positive_int(cfg.episodes, "episodes")
+    checkpoint_path = resolve_checkpoint(cfg.checkpoint)
+    policy = load_policy(load_checkpoint(checkpoint_path), device)
+    expert_path = cfg.expert or OmegaConf.select(policy.config, "dataset.path")
+    expert_return = None
+    if expert_path:
+        expert_data = load_expert_data(
+            expert_path,
+            obs_dim=policy.obs_dim,
+            act_dim=policy.act_dim,
+            env_id=policy.env_id,
+        )
+        expert_return = expert_data.mean_return
+    spec, result = roll_out(policy, episodes, device, cfg)
+    mean, std = float(result.returns.mean()), float(result.returns.std())
+    line = f"{policy.env_id}: return {mean:.1f} +- {std:.1f} over {episodes} episodes"
+    if expert_return:
+        line += f"; normalized {mean / expert_return:.3f} (expert {expert_return:.1f})"
+    print(line, flush=True)
+    if cfg.video:
+        folder = checkpoint_path.parent  # a run's videos/ sits beside its checkpoints/
+        if folder.name == "checkpoints":
+            folder = folder.parent
+        video = Path(cfg.video_path or folder / "videos" / f"eval_{policy.env_steps}.mp4")
+        frames = record_video(
+            policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
+        )
+        print(f"video: {video} ({frames} frames)", flush=True)
+    return mean

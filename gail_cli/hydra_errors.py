@@ -1,0 +1,128 @@
+"""Hydra's and OmegaConf's errors, and ours, as one stderr line and an exit code.
+
+Bad input of any kind ends a command with ``<program>: error: <one line>`` and exit code
+2; an interruption (Ctrl-C, SIGTERM) saves a checkpoint and exits with 128 + the signal
+number.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from gail_cli.errors import GailError
+from gail_cli.trainer import Interrupted
+
+EXIT_BAD_INPUT = 2
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an error that Hydra or OmegaConf raised while composing a config.
+
+    The fields of each exception type are used where it has them (a missing config's
+    options, OmegaConf's message without its key-location details, an OS error's file);
+    a Hydra message's lines are joined, and the error it wraps follows.
+    """
+    if isinstance(exc, MissingConfigException):
+        # the message's first line names the missing file; the rest repeats the options
+        # and lists the config search path
+        line = _lines(str(exc))[0] if str(exc).strip() else "config not found"
+        if exc.options:
+            line += f" Available options: {', '.join(exc.options)}"
+        return line
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror}: {exc.filename}; choose a writable location (e.g. hydra.run.dir=)"
+    if isinstance(exc, OverrideParseException):
+        return " ".join(_lines(exc.message))
+    if isinstance(exc, OmegaConfBaseException):
+        return " ".join(_lines(exc.msg or str(exc))) or type(exc).__name__
+    sentences = _lines(str(exc))
+    if isinstance(exc, HydraException) and exc.__cause__ is not None:
+        sentences.append(error_line(exc.__cause__))
+    return " ".join(sentences) or type(exc).__name__
+
+
+def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:
+    """Turn GailError into one stderr line and exit 2; Interrupted into 128 + signum.
+
+    In a multirun the error is re-raised after its line, so the sweeper records the job
+    as failed while the other jobs run on.
+    """
+
+    def decorate(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+        @functools.wraps(task)
+        def wrapper(cfg: DictConfig) -> Any:
+            try:
+                return task(cfg)
+            except GailError as exc:
+                hydra_cfg = HydraConfig.get()
+                if hydra_cfg.mode != RunMode.MULTIRUN:
+                    print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+                    sys.exit(EXIT_BAD_INPUT)
+                job = f"job {hydra_cfg.job.num} ({hydra_cfg.job.override_dirname})"
+                print(f"{program}: error: {job}: {exc}", file=sys.stderr, flush=True)
+                exc.reported = True  # type: ignore[attr-defined]
+                raise
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once, no new checkpoint
+                print(f"{program}: aborted; the last checkpoint is kept", file=sys.stderr)
+                sys.exit(130)
+            except Interrupted as exc:
+                run_dir = exc.checkpoint.parent.parent
+                print(
+                    f"{program}: {exc}; checkpoint saved to {exc.checkpoint}; "
+                    f"continue with: {program} resume={run_dir}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                sys.exit(128 + exc.signum)
+
+        return wrapper
+
+    return decorate
+
+
+def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
+    """Wrap a Hydra app so that whatever Hydra refuses also ends in one line and exit 2.
+
+    Hydra normally prints multi-line errors itself; with HYDRA_FULL_ERROR set here, they
+    propagate to this wrapper instead. A user who sets HYDRA_FULL_ERROR=1 still gets the
+    full traceback.
+    """
+
+    def main() -> None:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            app()
+            return
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            app()
+        except GailError as exc:  # a multirun job's error, re-raised by the sweeper
+            if getattr(exc, "reported", False):
+                print(
+                    f"{program}: error: a job of the sweep failed (its error is above); "
+                    "the other jobs ran to the end",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            else:
+                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as exc:
+            print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+    main.__doc__ = app.__doc__
+    return main

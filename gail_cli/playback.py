@@ -1,0 +1,42 @@
+"""What gail-eval and gail-collect share: set-up and rolling a saved policy out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from gail_cli.build import Policy, pick_device, seed_everything, set_threads
+from gail_cli.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes
+from gail_cli.errors import GailError
+
+
+def positive_int(value: Any, key: str) -> int:
+    """``value`` if it is an integer >= 1, else GailError naming ``key``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise GailError(f"{key}={value!r} must be a positive integer")
+    return value
+
+
+def setup(cfg: DictConfig) -> torch.device:
+    """Seed, device and threads for the commands that only roll a policy out."""
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    set_threads(cfg.threads, device)
+    return device
+
+
+def roll_out(
+    policy: Policy, episodes: int, device: torch.device, cfg: DictConfig, record: bool = False
+) -> tuple[EnvSpec, Episodes]:
+    """One episode per env of a vector of ``episodes`` envs, as cfg.deterministic says."""
+    envs = make_vector_env(policy.env_id, episodes)
+    try:
+        spec = env_spec(envs, policy.env_id)
+        result = play_episodes(
+            envs, policy.actor, policy.normalizer, spec, device, cfg.seed, cfg.deterministic, record
+        )
+    finally:
+        envs.close()
+    return spec, result

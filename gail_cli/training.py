@@ -1,0 +1,76 @@
+"""One gail-train or gail-expert run: build (or resume), warm-start, train, report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from gail_cli.atomic import write_json_atomic
+from gail_cli.bc import warm_start
+from gail_cli.build import build_trainer
+from gail_cli.checkpoint import load_checkpoint
+from gail_cli.errors import GailError
+from gail_cli.logger import RunLogger
+from gail_cli.resume import check_mode, resumed_config
+
+
+def flatten_config(cfg: DictConfig) -> dict[str, Any]:
+    """Resolved config as {'ppo.lr': 3e-4, ...} for TensorBoard's hparams plugin."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            out[prefix[:-1]] = node
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return out
+
+
+def run_training(cfg: DictConfig, imitation: bool) -> float:
+    """Build and run one training; returns the figure a sweeper should maximize.
+
+    That is the final eval normalized return for GAIL and the eval return for an expert.
+    A fresh GAIL run with trainer.bc_init_steps > 0 first clones the expert.
+    """
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    checkpoint = None
+    if cfg.get("resume"):
+        checkpoint = load_checkpoint(cfg.resume)
+        check_mode(checkpoint, cfg.resume, imitation)
+        run_dir = Path(checkpoint["run_dir"])
+        cfg = resumed_config(checkpoint, HydraConfig.get().overrides.task)
+    trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)
+    progress = trainer.progress
+    logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
+    if expert is not None:
+        logger.message(
+            f"expert: {expert.path} ({expert.num_episodes} episodes, "
+            f"{expert.num_transitions} transitions, mean return {expert.mean_return:.1f})"
+        )
+        if checkpoint is None and trainer.config.bc_init_steps:
+            logger.message(warm_start(trainer.agent, expert, trainer.config.bc_init_steps))
+    try:
+        if checkpoint is None:
+            logger.text("config", f"```\n{OmegaConf.to_yaml(cfg, resolve=True)}\n```")
+        metrics = trainer.run(logger)
+        logger.hparams(flatten_config(cfg), metrics)
+    finally:
+        logger.close()
+        trainer.close()
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    logger.message(
+        f"done: {int(metrics['env_steps'])} env steps, eval return "
+        f"{metrics.get('eval/return', float('nan')):.1f}, run dir {run_dir}"
+    )
+    key = "eval/normalized_return" if imitation else "eval/return"
+    value = float(metrics.get(key, metrics.get("eval/return", float("nan"))))
+    if not math.isfinite(value):  # a sweeper (Optuna) cannot rank it: report a failure
+        raise GailError(f"the final {key} is {value}; see {run_dir} (training diverged?)")
+    return value

@@ -1,0 +1,109 @@
+"""The code's layout rules: no import cycle among gail_cli modules; one source of defaults."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gail_cli import config
+from gail_cli.gail import REWARD_FORMS
+from gail_cli.nets import ACTIVATIONS
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gail_cli"
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """gail_cli module -> the gail_cli modules it imports anywhere in its source.
+
+    Imports inside functions and under ``if TYPE_CHECKING`` count too: they are still a
+    dependency a reader has to follow.
+    """
+    modules = {path.stem for path in PACKAGE.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.glob("*.py"):
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "gail_cli" and len(parts) > 1 and parts[1] in modules:
+                    edges.add(parts[1])
+        edges.discard(path.stem)
+        graph[path.stem] = edges
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as [a, b, ..., a], or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_find_cycle_finds_a_cycle_and_accepts_a_tree() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_gail_cli_import_graph_has_no_cycle() -> None:
+    graph = import_graph()
+    assert "ppo" in graph["gail"] and "config" in graph["ppo"]  # the parser sees imports
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph) or [])}"
+
+
+def test_config_and_types_depend_on_no_algorithm_module() -> None:
+    graph = import_graph()
+    assert graph["config"] <= {"errors"}
+    assert graph["types"] == set()
+
+
+# -- one source of defaults -----------------------------------------------------------
+
+GROUP_FILES = {
+    "ppo/default.yaml": config.PPOConfig,
+    "trainer/default.yaml": config.TrainerConfig,
+    "discriminator/mlp.yaml": config.DiscriminatorConfig,
+    "policy/mlp.yaml": config.PolicyConfig,
+    "critic/mlp.yaml": config.NetConfig,
+}
+
+
+@pytest.mark.parametrize(("name", "cls"), GROUP_FILES.items())
+def test_each_group_file_states_exactly_its_dataclass_defaults(name: str, cls: type) -> None:
+    values = yaml.safe_load((CONF / name).read_text())
+    defaults = dataclasses.asdict(cls())
+    assert set(values) == set(defaults), f"conf/{name} and {cls.__name__} name other keys"
+    for key, value in values.items():
+        assert value == defaults[key], (
+            f"conf/{name}: {key}={value!r}, {cls.__name__}: {defaults[key]!r}"
+        )
+
+
+def test_the_choices_checked_in_config_are_the_ones_implemented() -> None:
+    assert set(config.REWARD_FORM_NAMES) == set(REWARD_FORMS)
+    assert set(config.ACTIVATION_NAMES) == set(ACTIVATIONS)
