@@ -46,7 +46,7 @@ def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vecto
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            return gym.make_vec(
+            envs = gym.make_vec(
                 env_id,
                 num_envs=num_envs,
                 vectorization_mode=mode,
@@ -58,6 +58,23 @@ def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vecto
                 f"env.id={env_id!r} could not be made ({type(exc).__name__}: {reason}); "
                 "check the MuJoCo install and MUJOCO_GL (egl or osmesa, or unset)"
             ) from exc
+    require_same_step_autoreset(envs)
+    return envs
+
+
+def require_same_step_autoreset(envs: gym.vector.VectorEnv) -> None:
+    """Refuse a vector env that does not reset in the step an episode ends.
+
+    The rollout layout depends on it: row t+1 then holds the successor of row t within an
+    episode (PPO reuses its V(s) as V(s') there), and an episode's final observation
+    comes in ``info["final_obs"]``. With NEXT_STEP autoreset, the row after an episode's
+    end would be a reset step with no action taken.
+    """
+    mode = envs.metadata.get("autoreset_mode")
+    if mode != AutoresetMode.SAME_STEP:
+        raise ValueError(
+            f"the vector env's autoreset mode is {mode}; rollouts need AutoresetMode.SAME_STEP"
+        )
 
 
 def env_spec(envs: gym.vector.VectorEnv, env_id: str) -> EnvSpec:
@@ -90,6 +107,7 @@ class Collector:
         device: torch.device,
         seed: int,
     ) -> None:
+        require_same_step_autoreset(envs)
         self.envs, self.spec, self.actor = envs, spec, actor
         self.normalizer, self.device = normalizer, device
         self.obs, _ = envs.reset(seed=seed)

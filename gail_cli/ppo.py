@@ -83,6 +83,9 @@ def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
     return flat
 
 
+CRITIC_PART = 1  # the critic's part of the flat parameter vector (the actor's is 0)
+
+
 class PPO:
     """The clipped PPO update with every option of the seed.
 
@@ -97,11 +100,16 @@ class PPO:
         self.flat = flatten_parameters([actor, critic])
         # the actor's parameters come first in the flat vector
         self.actor_size = sum(p.numel() for p in actor.parameters())
-        # False: updates train the critic alone (the actor's gradient is zeroed, so Adam's
-        # moments for it stay zero and it does not move)
+        # False: updates train the critic alone (Adam steps the critic's part only; the
+        # actor's gradient is zeroed so that gradient clipping sees the critic's alone)
         self.train_actor = True
         self.loss = ManualPPOLoss(actor, critic.net)
-        self.optim = FlatAdam(self.flat, lr=config.lr, eps=1e-5)
+        critic_size = self.flat.numel() - self.actor_size
+        # per-part step counts: an actor that starts after a critic-only warm-up takes a
+        # fresh Adam's first steps
+        self.optim = FlatAdam(
+            self.flat, lr=config.lr, eps=1e-5, part_sizes=(self.actor_size, critic_size)
+        )
         self.return_rms = RunningMeanStd()
         self.smoothed_loss: float | None = None
 
@@ -240,7 +248,7 @@ class PPO:
         if cfg.max_grad_norm is not None:
             scale = (cfg.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0)
             grad.mul_(scale)
-        self.optim.step()
+        self.optim.step(None if self.train_actor else (CRITIC_PART,))
         return losses
 
     def state_dict(self) -> dict[str, object]:

@@ -124,12 +124,16 @@ class Trainer:
     def _iteration(self, logger: RunLogger) -> None:
         agent, progress, seconds = self.agent, self.progress, self.seconds
         tick = time.perf_counter()
+        # the schedule reads the env steps before this rollout: the first update trains at
+        # the full lr, the last one above 0, and critic_warmup_steps=N keeps the actor
+        # fixed for the updates of the first N env steps
+        steps_before = progress.env_steps
         rollout = self.collector.collect(self.config.steps_per_env)
         progress.env_steps += rollout.num_steps
         tock = time.perf_counter()
         agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
-        agent.learner.set_lr_fraction(1.0 - progress.env_steps / self.config.total_env_steps)
-        agent.ppo.train_actor = progress.env_steps >= self.config.critic_warmup_steps
+        agent.learner.set_lr_fraction(1.0 - steps_before / self.config.total_env_steps)
+        agent.ppo.train_actor = steps_before >= self.config.critic_warmup_steps
         stats = agent.learner.update(rollout)
         self._check_finite(stats)
         learn = time.perf_counter() - tock

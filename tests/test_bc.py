@@ -72,3 +72,25 @@ def test_critic_warmup_updates_the_critic_and_leaves_the_actor() -> None:
     ppo.train_actor = True
     _update(ppo)
     assert not torch.equal(actor_before[0], next(ppo.actor.parameters()))
+
+
+def test_the_actor_starts_after_a_critic_warmup_with_a_fresh_adams_step() -> None:
+    """Adam's bias correction must count the actor's own steps, not the critic's.
+
+    With one count, after many critic-only steps the actor's first step would be about
+    1.6 lr here (its zero moments bias-corrected as if long trained); a fresh Adam's
+    first step moves each parameter by at most lr.
+    """
+    torch.manual_seed(0)
+    actor, critic = GaussianActor(3, 2, [8]), Critic(3, [8])
+    config = PPOConfig(batch_size=16, repeat_per_collect=100, lr=1e-3, max_grad_norm=None)
+    ppo = PPO(actor, critic, config, torch.device("cpu"))
+    ppo.train_actor = False
+    for _ in range(3):  # 100 minibatch steps each
+        _update(ppo)
+    before = torch.cat([p.detach().flatten() for p in actor.parameters()])
+    ppo.train_actor, config.repeat_per_collect = True, 1
+    _update(ppo)  # one minibatch step
+    after = torch.cat([p.detach().flatten() for p in actor.parameters()])
+    largest = (after - before).abs().max().item()
+    assert 0.5 * config.lr < largest <= config.lr * 1.001
