@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
@@ -119,3 +120,18 @@ def test_bad_values_are_refused_with_the_key_named(override: str, message: str) 
     with pytest.raises(GailError, match=message):
         typed(PPOConfig, cfg.ppo, "ppo")
         typed(TrainerConfig, cfg.trainer, "trainer")
+
+
+@pytest.mark.parametrize("env", ENV_OPTIONS)
+def test_the_composed_config_names_the_tuned_keys_and_holds_their_values(env: str) -> None:
+    cfg = _compose("train", [f"env={env}"])
+    tuned = yaml.safe_load((CONF / cfg.env_tuning.file).read_text())
+    assert cfg.env_tuning.file.startswith(f"env/gail/{env.split('-')[0]}-v4")
+    for key in cfg.env_tuning.sets:
+        group, name = key.split(".")
+        assert cfg[group][name] == tuned[group][name]
+
+
+def test_a_command_line_override_beats_the_tuned_value() -> None:
+    cfg = _compose("train", ["env=Hopper-v4", "ppo.lr=2e-4"])
+    assert "ppo.lr" in cfg.env_tuning.sets and cfg.ppo.lr == 2e-4

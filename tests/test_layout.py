@@ -107,3 +107,33 @@ def test_each_group_file_states_exactly_its_dataclass_defaults(name: str, cls: t
 def test_the_choices_checked_in_config_are_the_ones_implemented() -> None:
     assert set(config.REWARD_FORM_NAMES) == set(REWARD_FORMS)
     assert set(config.ACTIVATION_NAMES) == set(ACTIVATIONS)
+
+
+# -- per-env tuned settings are visible as such ---------------------------------------
+
+
+def _leaf_keys(node: object, prefix: str = "") -> set[str]:
+    if not isinstance(node, dict):
+        return {prefix[:-1]}
+    keys: set[str] = set()
+    for key, value in node.items():
+        keys |= _leaf_keys(value, f"{prefix}{key}.")
+    return keys
+
+
+TUNED_FILES = sorted(
+    p for p in (CONF / "env" / "gail").glob("*.yaml") if "env_tuning" in p.read_text()
+)
+
+
+def test_every_shipped_env_has_a_tuning_file_that_names_itself() -> None:
+    assert {p.stem for p in TUNED_FILES} == {"HalfCheetah-v4", "Hopper-v4", "Walker2d-v4"}
+
+
+@pytest.mark.parametrize("path", TUNED_FILES, ids=lambda p: p.stem)
+def test_env_tuning_lists_exactly_the_keys_its_file_sets(path: Path) -> None:
+    content = yaml.safe_load(path.read_text())
+    tuning = content.pop("env_tuning")
+    content.pop("defaults", None)
+    assert tuning["file"] == f"env/gail/{path.name}"
+    assert sorted(tuning["sets"]) == sorted(_leaf_keys(content))
