@@ -9,12 +9,18 @@ import gail_cli.optim
 from gail_cli.optim import FlatAdam
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_flat_adam_follows_torch_adam(fused: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not fused:
+@pytest.fixture(params=["fused", "formula"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on torch's fused Adam kernel, then on FlatAdam's own formula."""
+    if request.param == "formula":
         monkeypatch.setattr(gail_cli.optim, "FUSED_ADAM", None)
     elif gail_cli.optim.FUSED_ADAM is None:
         pytest.skip("this torch has no fused Adam kernel")
+    return request.param
+
+
+@pytest.mark.usefixtures("kernel")
+def test_flat_adam_follows_torch_adam() -> None:
     torch.manual_seed(0)
     mine = torch.nn.Parameter(torch.randn(50))
     mine.grad = torch.zeros(50)
@@ -48,14 +54,8 @@ def test_parts_keep_their_own_step_counts() -> None:
     assert torch.allclose(param.detach()[:2], torch.full((2,), -0.1))
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_a_part_follows_torch_adam_after_the_other_trained_alone(
-    fused: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not fused:
-        monkeypatch.setattr(gail_cli.optim, "FUSED_ADAM", None)
-    elif gail_cli.optim.FUSED_ADAM is None:
-        pytest.skip("this torch has no fused Adam kernel")
+@pytest.mark.usefixtures("kernel")
+def test_a_part_follows_torch_adam_after_the_other_trained_alone() -> None:
     torch.manual_seed(0)
     mine = torch.nn.Parameter(torch.randn(30))
     mine.grad = torch.zeros(30)
