@@ -57,7 +57,6 @@ class NetConfig:
 class PolicyConfig(NetConfig):
     """The Gaussian actor (conf/policy/mlp.yaml): its mean MLP and initial log std."""
 
-    # the seed's: 0.0 (std 1)
     log_std_init: float = -0.5
 
 
@@ -66,7 +65,7 @@ class PPOConfig:
     """PPO hyperparameters (conf/ppo/default.yaml); names and meaning follow the seed."""
 
     lr: float = 3e-4
-    # linear decay to 0 over trainer.total_env_steps; the seed's: False
+    # linear decay to 0 over trainer.total_env_steps; not in the seed (no decay)
     lr_decay: bool = True
     repeat_per_collect: int = 10
     batch_size: int = 64

@@ -1,4 +1,4 @@
-"""PPO for continuous actions: rollout storage, GAE, and the clipped update.
+"""PPO for continuous actions: GAE, batched no-grad passes and the clipped update.
 
 Every parameter of the seed (Tianshou 2's PPO/GAIL) is here with the seed's meaning.
 Shapes: T = steps per env in a rollout, N = number of envs, B = T * N.
@@ -67,8 +67,8 @@ def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
     """Re-home the modules' parameters (and gradients) as views of one flat tensor.
 
     The optimizer and gradient clipping then touch one tensor instead of one
-    per layer: on CPU, with 64-sample minibatches, their per-tensor overhead was a
-    third of each PPO step. ``ppo_grad`` writes each step's gradient into the existing
+    per layer: on CPU, with 64-sample minibatches, their per-tensor overhead is a large
+    part of each PPO step. ``ppo_grad`` writes each step's gradient into the existing
     ``.grad`` views in place (overwriting them), so they must never be set to None.
     """
     params = [p for module in modules for p in module.parameters()]

@@ -38,8 +38,8 @@ class ManualMLP:
         """Output (B, out) and the input of every linear layer (kept for the backward).
 
         tanh is computed as 2σ(2z) - 1, with the 2z folded into the layer's addmm: on
-        CPU torch's tanh kernel costs about five times its sigmoid (15.8 vs 3.2 µs for a
-        64x64 block on this project's machine); the results agree to float rounding.
+        CPU torch's tanh kernel is several times slower than its sigmoid
+        (docs/performance.md); the results agree to float rounding.
         """
         inputs = []
         last = len(self.linears) - 1

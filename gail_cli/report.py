@@ -155,7 +155,11 @@ def common_overrides(runs: Sequence[Run]) -> dict[str, str]:
 
 
 def _short(value: str) -> str:
-    """A float override such as 0.00031415926 shown as 0.0003142 (grouping uses the text)."""
+    """An override value for display (grouping uses the text): a float such as
+    0.00031415926 as 0.0003142, an absolute path as its file name (a report names no
+    folder of the machine that made it)."""
+    if value.startswith(("/", "~")):
+        return Path(value).name
     if re.fullmatch(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?", value) and not value.isdigit():
         return f"{float(value):.4g}"
     return value
@@ -279,11 +283,14 @@ def plot_curves(runs: Sequence[Run], out_dir: Path) -> list[Path]:
 
 
 def render(sweep_dir: Path, runs: Sequence[Run], pngs: Sequence[Path]) -> str:
-    """report.md: where the runs are, what they share, the table, the plots."""
+    """report.md: the sweep's folder name, what the runs share, the table, the plots.
+
+    Paths appear as names only (the PNGs sit beside report.md).
+    """
     common = common_overrides(runs)
     finished = sum(run.finished for run in runs)
     lines = [
-        f"# Sweep report: {sweep_dir}",
+        f"# Sweep report: {sweep_dir.resolve().name}",
         "",
         f"{len(runs)} runs ({finished} finished, {len(runs) - finished} partial). "
         "Final deterministic-eval figures, mean ± std (population) over seeds; a partial "

@@ -124,3 +124,15 @@ def test_the_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
     result = run_cli("gail-report", str(tmp_path / "missing"))
     assert result.returncode == 2
     assert result.stderr.startswith("gail-report: error: ") and result.stderr.count("\n") == 1
+
+
+def test_the_report_names_no_absolute_path(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    expert = tmp_path / "experts" / "mine.hdf5"
+    _fake_run(sweep, "0_seed=0", ["seed=0", f"dataset.path={expert}"], [1.0, 2.0], True)
+    _fake_run(sweep, "1_seed=1", ["seed=1", f"dataset.path={expert}"], [1.0, 3.0], True)
+    assert main([str(sweep)]) == 0
+    report = (sweep / "report.md").read_text()
+    assert report.startswith("# Sweep report: sweep\n")
+    assert "dataset.path=mine.hdf5" in report
+    assert str(tmp_path) not in report
