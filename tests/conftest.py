@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,54 @@ def run_cli(
         env=env,
         check=False,
     )
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class InstalledWheel:
+    """gail-cli built as a wheel and installed into a folder of its own."""
+
+    wheel: Path  # the .whl file
+    site: Path  # the folder it was installed into (pip install --target)
+
+    def run(self, code: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run ``python -c code`` in a fresh interpreter that imports gail_cli from
+        ``site`` (before the editable install of this checkout), in ``cwd``."""
+        env = {**os.environ, "PYTHONPATH": str(self.site), "HYDRA_FULL_ERROR": "1"}
+        env.pop("GAIL_DATA_DIR", None)
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env=env,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """Build the wheel once per session (no build isolation: no download) and install it
+    without dependencies (they are this environment's) into a temporary folder."""
+    folder = tmp_path_factory.mktemp("wheel")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    build = subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(folder / "dist"), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = (folder / "dist").glob("gail_cli-*.whl")
+    site = folder / "site"
+    install = subprocess.run(
+        [*pip, "install", "--no-deps", "--no-compile", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    return InstalledWheel(wheel, site)
