@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from gail_cli.build import data_dir
 from gail_cli.collect_command import collect_dataset
 from gail_cli.eval_command import evaluate_checkpoint
+from gail_cli.export import export_checkpoint
 from gail_cli.hydra_errors import console_script, guarded
 from gail_cli.training import run_training
 
@@ -66,3 +67,13 @@ train = console_script(_train_app, "gail-train")
 expert = console_script(_expert_app, "gail-expert")
 evaluate = console_script(_eval_app, "gail-eval")
 collect = console_script(_collect_app, "gail-collect")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="export")
+@guarded("gail-export")
+def _export_app(cfg: DictConfig) -> None:
+    """gail-export: the deterministic policy of a checkpoint as TorchScript or ONNX."""
+    export_checkpoint(cfg)
+
+
+export = console_script(_export_app, "gail-export")
