@@ -12,6 +12,7 @@ import os
 import types
 import typing
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -244,8 +245,12 @@ def build_agent(
 
 
 def data_dir() -> str:
-    """Folder of shipped expert files: $GAIL_DATA_DIR, else the repository's data/."""
-    return os.environ.get("GAIL_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
+    """Folder of shipped expert files: $GAIL_DATA_DIR, else the installed package's.
+
+    That is the package gail_cli.shipped_data: the repository's data/ in an editable
+    install, site-packages/gail_cli/shipped_data in a wheel install.
+    """
+    return os.environ.get("GAIL_DATA_DIR") or str(resources.files("gail_cli.shipped_data"))
 
 
 @dataclass
