@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@if $(PY) -c "import torch" 2>/dev/null; then echo "torch already installed"; \
 	elif command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q torch; \
 	else $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu; fi
-	$(PY) -m pip install -q -e ".[dev,sweeps,video]"
+	$(PY) -m pip install -q -e ".[dev,sweeps,video,export]"
 	touch $(STAMP)
 
 test: install

@@ -12,6 +12,7 @@ import os
 import types
 import typing
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from gail_cli.evaluation import (
     InlineEvaluator,
 )
 from gail_cli.gail import GAIL
+from gail_cli.minari_store import resolve_minari_id
 from gail_cli.nets import Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, PPOLearner
@@ -133,12 +135,36 @@ def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
     num = cfg.dataset.get("num_trajectories")
     if num is not None and (not isinstance(num, int) or isinstance(num, bool)):
         raise GailError(f"dataset.num_trajectories={num!r} must be a positive integer or null")
-    path = cfg.dataset.path
-    if not isinstance(path, str) or not path:
-        raise GailError("dataset.path is not set; pass dataset.path=<expert .hdf5 file>")
+    path = expert_file(cfg.dataset)
     return load_expert_data(
         path, obs_dim=spec.obs_dim, act_dim=spec.act_dim, num_trajectories=num, env_id=spec.env_id
     )
+
+
+def expert_file(dataset: DictConfig) -> str:
+    """The expert file: dataset.minari_id's file in Minari's store, else dataset.path.
+
+    With a Minari id, dataset.path is set to the file read, so the run's saved config
+    (used by resume and gail-eval) names it; an explicit dataset.path naming another
+    file is refused.
+    """
+    minari_id = dataset.get("minari_id")
+    if minari_id is None:
+        path = dataset.path
+        if not isinstance(path, str) or not path:
+            raise GailError("dataset.path is not set; pass dataset.path=<expert .hdf5 file>")
+        return path
+    if not isinstance(minari_id, str) or not minari_id:
+        raise GailError(f"dataset.minari_id={minari_id!r} must be a Minari dataset id or null")
+    path = str(resolve_minari_id(minari_id))
+    explicit = not OmegaConf.is_interpolation(dataset, "path") and dataset.get("path")
+    if explicit and Path(explicit).resolve() != Path(path).resolve():
+        raise GailError(
+            f"dataset.path={explicit} and dataset.minari_id={minari_id} both name the "
+            "expert data; pass only one of them"
+        )
+    dataset.path = path
+    return path
 
 
 @dataclass
@@ -219,8 +245,12 @@ def build_agent(
 
 
 def data_dir() -> str:
-    """Folder of shipped expert files: $GAIL_DATA_DIR, else the repository's data/."""
-    return os.environ.get("GAIL_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
+    """Folder of shipped expert files: $GAIL_DATA_DIR, else the installed package's.
+
+    That is the package gail_cli.shipped_data: the repository's data/ in an editable
+    install, site-packages/gail_cli/shipped_data in a wheel install.
+    """
+    return os.environ.get("GAIL_DATA_DIR") or str(resources.files("gail_cli.shipped_data"))
 
 
 @dataclass

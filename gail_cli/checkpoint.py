@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from gail_cli.atomic import atomic_path
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, first_sentence
 
 FORMAT_VERSION = 1
 
@@ -44,9 +44,8 @@ def load_checkpoint(path: str | Path, env_id: str | None = None) -> dict[str, An
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or unsafe files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GailError(
-            f"checkpoint {path}: cannot be loaded ({first_line[:200]}); it is truncated, "
+            f"checkpoint {path}: cannot be loaded ({first_sentence(exc)}); it is truncated, "
             "corrupt or not a gail-cli checkpoint"
         ) from exc
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:

@@ -2,7 +2,8 @@
 
 gail-train and gail-expert run :func:`gail_cli.training.run_training`; gail-eval and
 gail-collect run a saved policy (:mod:`gail_cli.eval_command`,
-:mod:`gail_cli.collect_command`). Errors become one line on stderr
+:mod:`gail_cli.collect_command`); gail-export writes it as TorchScript or ONNX
+(:mod:`gail_cli.export`). Errors become one line on stderr
 (:mod:`gail_cli.hydra_errors`).
 """
 
@@ -17,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from gail_cli.build import data_dir
 from gail_cli.collect_command import collect_dataset
 from gail_cli.eval_command import evaluate_checkpoint
+from gail_cli.export import export_checkpoint
 from gail_cli.hydra_errors import console_script, guarded
 from gail_cli.training import run_training
 
@@ -62,7 +64,15 @@ def _collect_app(cfg: DictConfig) -> float:
     return collect_dataset(cfg)
 
 
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="export")
+@guarded("gail-export")
+def _export_app(cfg: DictConfig) -> None:
+    """gail-export: the deterministic policy of a checkpoint as TorchScript or ONNX."""
+    export_checkpoint(cfg)
+
+
 train = console_script(_train_app, "gail-train")
 expert = console_script(_expert_app, "gail-expert")
 evaluate = console_script(_eval_app, "gail-eval")
 collect = console_script(_collect_app, "gail-collect")
+export = console_script(_export_app, "gail-export")

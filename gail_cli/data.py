@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from gail_cli.atomic import atomic_path
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, first_sentence
 
 D4RL_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
 MINARI_KEYS = ("observations", "actions", "rewards", "terminations", "truncations")
@@ -109,7 +109,7 @@ def load_expert_data(
         is_hdf5 = h5py.is_hdf5(path)
     except OSError as exc:
         raise GailError(
-            f"{where}: cannot be opened ({_reason(exc)}); check its permissions"
+            f"{where}: cannot be opened ({first_sentence(exc)}); check its permissions"
         ) from None
     if not is_hdf5:
         raise GailError(
@@ -130,7 +130,7 @@ def load_expert_data(
             attrs = {k: f.attrs[k] for k in f.attrs}
     except (OSError, KeyError, RuntimeError) as exc:
         raise GailError(
-            f"{where}: cannot be read ({_reason(exc)}); the file may be truncated or corrupt"
+            f"{where}: cannot be read ({first_sentence(exc)}); the file may be truncated or corrupt"
         ) from None
     return _validate(arrays, attrs, where, str(path), obs_dim, act_dim, num_trajectories, env_id)
 
@@ -146,11 +146,6 @@ def episode_ends(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
     if n and (ends.size == 0 or ends[-1] != n):
         ends = np.append(ends, n)
     return ends.astype(np.int64, copy=False)
-
-
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())  # one line, whatever HDF5 said
 
 
 def _listing(keys: Any) -> str:
@@ -490,6 +485,6 @@ def write_d4rl(
             f.flush()
     except OSError as exc:
         raise GailError(
-            f"{where}: cannot be written ({_reason(exc)}); choose another location or free "
+            f"{where}: cannot be written ({first_sentence(exc)}); choose another location or free "
             "some disk space"
         ) from None

@@ -14,7 +14,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from gail_cli.config import VECTOR_MODES
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, first_sentence
 from gail_cli.nets import GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.types import Rollout
@@ -53,9 +53,9 @@ def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vecto
                 vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
             )
         except Exception as exc:  # MuJoCo/OpenGL set-up fails with many exception types
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise GailError(
-                f"env.id={env_id!r} could not be made ({type(exc).__name__}: {reason}); "
+                f"env.id={env_id!r} could not be made "
+                f"({type(exc).__name__}: {first_sentence(exc)}); "
                 "check the MuJoCo install and MUJOCO_GL (egl or osmesa, or unset)"
             ) from exc
     require_same_step_autoreset(envs)
@@ -277,7 +277,7 @@ def record_video(
             done = terminated or truncated
     except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL
         raise GailError(
-            f"video: rendering {env_id} failed ({str(exc).splitlines()[0][:160]}); "
+            f"video: rendering {env_id} failed ({first_sentence(exc)}); "
             "set MUJOCO_GL=egl or MUJOCO_GL=osmesa and install libegl1 or libosmesa6"
         ) from exc
     finally:

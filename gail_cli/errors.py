@@ -5,6 +5,28 @@ value, a checkpoint from another env). The CLI turns it into one line on stderr 
 non-zero exit code, never a traceback.
 """
 
+from __future__ import annotations
+
+import re
+
 
 class GailError(Exception):
     """Bad user input. The message is one line: what is wrong, where, how to fix it."""
+
+
+# A sentence ends at . ! or ? followed by white space; "e.g." and "i.e." do not end one.
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s")
+
+
+def first_sentence(exc: BaseException) -> str:
+    """The first sentence of an exception's message, whole, folded onto one line.
+
+    Libraries (torch, h5py, MuJoCo) often write several lines or paragraphs; a one-line
+    error quotes only their first sentence, never cut inside it. An OSError gives its
+    strerror; an exception without a message gives its type name.
+    """
+    text = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
+    text = " ".join(str(text or exc).split())
+    if not text:
+        return type(exc).__name__
+    return _SENTENCE_END.split(text, maxsplit=1)[0]

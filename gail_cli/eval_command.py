@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.build import load_policy
@@ -11,12 +12,15 @@ from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.data import load_expert_data
 from gail_cli.envs import record_video
 from gail_cli.playback import positive_int, roll_out, setup
+from gail_cli.rendering import choose_gl_backend
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> float:
     """Print the return line (and write a video if asked); returns the mean return."""
     device = setup(cfg)
     episodes = positive_int(cfg.episodes, "episodes")
+    if cfg.video:  # before any roll-out loads MuJoCo's rendering
+        choose_gl_backend()
     checkpoint_path = resolve_checkpoint(cfg.checkpoint)
     policy = load_policy(load_checkpoint(checkpoint_path), device)
     expert_path = cfg.expert or OmegaConf.select(policy.config, "dataset.path")
@@ -36,10 +40,8 @@ def evaluate_checkpoint(cfg: DictConfig) -> float:
         line += f"; normalized {mean / expert_return:.3f} (expert {expert_return:.1f})"
     print(line, flush=True)
     if cfg.video:
-        folder = checkpoint_path.parent  # a run's videos/ sits beside its checkpoints/
-        if folder.name == "checkpoints":
-            folder = folder.parent
-        video = Path(cfg.video_path or folder / "videos" / f"eval_{policy.env_steps}.mp4")
+        run_dir = Path(HydraConfig.get().runtime.output_dir)  # never beside the checkpoint
+        video = Path(cfg.video_path or run_dir / "videos" / f"eval_{policy.env_steps}.mp4")
         frames = record_video(
             policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
         )

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env, play_episodes
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, first_sentence
 from gail_cli.nets import GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 
@@ -162,8 +162,8 @@ def _serve(
             try:
                 message = (step, play_episodes(envs, actor, normalizer, spec, cpu, seed).returns)
             except Exception as exc:  # one line for the trainer to raise, not a traceback
-                reason = (str(exc).strip().splitlines() or [""])[0][:300]
-                message = f"evaluation at env step {step} failed: {type(exc).__name__}: {reason}"
+                reason = f"{type(exc).__name__}: {first_sentence(exc)}"
+                message = f"evaluation at env step {step} failed: {reason}"
             try:
                 conn_out.send_bytes(pickle.dumps(message))
             except OSError:  # the trainer has gone; nobody is left to tell

@@ -85,6 +85,10 @@ class ObservationNormalizer:
         self._mean = torch.as_tensor(self.rms.mean, dtype=torch.float32)
         self._inv_std = torch.as_tensor(1.0 / np.sqrt(self.rms.var + self.eps), dtype=torch.float32)
 
+    def frozen_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Copies of the transform's (mean, 1 / std), each (obs_dim,) float32 on the CPU."""
+        return self._mean.clone(), self._inv_std.clone()
+
     def update(self, raw_obs: np.ndarray) -> None:
         """Fold raw observations (B, obs_dim) into the statistics (``running`` mode only)."""
         if self.mode == "running":

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, first_sentence
 
 PROGRAM = "gail-report"
 EXIT_BAD_INPUT = 2
@@ -140,7 +140,7 @@ def find_runs(sweep_dir: Path) -> tuple[list[Run], list[str]]:
         try:
             runs.append(read_run(run_dir))
         except Exception as exc:  # one unreadable run must not hide the others
-            warnings.append(f"skipped {run_dir}: {type(exc).__name__}: {exc}".splitlines()[0])
+            warnings.append(f"skipped {run_dir}: {type(exc).__name__}: {first_sentence(exc)}")
     if not runs:
         raise GailError(
             f"{sweep_dir}: no runs found (no TensorBoard event files or metrics.json below it)"

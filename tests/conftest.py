@@ -117,3 +117,13 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     )
     assert install.returncode == 0, install.stderr[-3000:]
     return InstalledWheel(wheel, site)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], program: str) -> str:
+    """The single stderr line of a refused command (exit 2, no traceback)."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{program}: error: ")
+    return lines[0]

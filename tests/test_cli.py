@@ -105,10 +105,17 @@ def test_expert_then_eval_then_collect_round_trip(tmp_path: Path) -> None:
     result = run_cli("gail-expert", "env=Hopper-v4", *TINY, f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "eval/return" in _scalar_tags(run_dir)
-    result = run_cli("gail-eval", f"checkpoint={run_dir}", "episodes=2", "video=true")
+    eval_dir = tmp_path / "eval"
+    result = run_cli(
+        "gail-eval",
+        f"checkpoint={run_dir}",
+        "episodes=2",
+        "video=true",
+        f"hydra.run.dir={eval_dir}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("Hopper-v4: return ")
-    (video,) = (run_dir / "videos").glob("eval_*.mp4")
+    (video,) = (eval_dir / "videos").glob("eval_*.mp4")  # the command's run dir
     assert video.stat().st_size > 1000 and f"video: {video}" in result.stdout
     out = tmp_path / "demo.hdf5"
     result = run_cli("gail-collect", f"checkpoint={run_dir}", "episodes=3", f"out={out}")

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from conftest import BIN, TINY, make_expert_file, run_cli
+from conftest import BIN, TINY, make_expert_file, one_error_line, run_cli
 from hydra import compose, initialize_config_module
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -24,15 +24,6 @@ from gail_cli.checkpoint import load_checkpoint, save_checkpoint
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
 from gail_cli.trainer import TrainingDiverged
-
-
-def _one_error_line(result: subprocess.CompletedProcess[str], program: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"{program}: error: ")
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +100,7 @@ def test_bad_expert_file_is_refused_before_training(
     result = run_cli(
         "gail-train", f"dataset.path={path}", *TINY, *extra, f"hydra.run.dir={tmp_path / 'run'}"
     )
-    line = _one_error_line(result, "gail-train")
+    line = one_error_line(result, "gail-train")
     assert str(path) in line and expected in line, line
     assert not (tmp_path / "run" / "checkpoints").exists()
     assert (path.read_bytes() if path.exists() else None) == before
@@ -145,7 +136,7 @@ def test_bad_config_is_one_line_and_exit_2(
     if not override.startswith("hydra.run.dir"):
         args.append(f"hydra.run.dir={tmp_path / 'run'}")
     result = run_cli("gail-train", *args, override)
-    line = _one_error_line(result, "gail-train")
+    line = one_error_line(result, "gail-train")
     assert expected in line, line
     assert _snapshot(earlier_run) == earlier
 
@@ -190,7 +181,7 @@ def test_bad_checkpoints_are_refused(tmp_path: Path, trained_run: Path) -> None:
     ]
     for program, args, expected in cases:
         result = run_cli(program, *args)
-        line = _one_error_line(result, program)
+        line = one_error_line(result, program)
         assert expected in line, (program, args, line)
     assert not (tmp_path / "o.hdf5").exists()
 

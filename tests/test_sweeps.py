@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import multiprocessing
+import subprocess
 from pathlib import Path
 
 import optuna
 import pytest
-from conftest import TINY, run_cli
+from conftest import BIN, TINY, run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
 import gail_cli.cli  # noqa: F401  (registers the data_dir and make_dirs resolvers)
+from gail_cli.optuna_storage import prepare_storage
 
 SHORT = [*TINY, "trainer.total_env_steps=1024", "trainer.eval_episodes=1"]
 
@@ -117,6 +120,49 @@ def test_optuna_search_records_its_trials_in_a_sqlite_study(
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
     assert len(_metrics(worker)) == 2 and not (worker / "optuna.db").exists()
+
+
+def test_two_optuna_workers_started_together_share_one_new_study(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    # both open a database that does not exist yet, at the same moment: creating its
+    # tables must not race ("table studies already exists")
+    storage = f"sqlite:///{tmp_path / 'shared' / 'optuna.db'}"
+    (tmp_path / "shared").mkdir()
+    workers = [
+        subprocess.Popen(
+            [
+                str(BIN / "gail-train"),
+                "-m",
+                "hparams_search=halfcheetah_optuna",
+                "hydra.sweeper.n_trials=2",
+                f"hydra.sweeper.storage={storage}",
+                f"hydra.sweeper.sampler.seed={seed}",
+                f"hydra.sweep.dir={tmp_path / f'worker{seed}'}",
+                f"dataset.path={expert_file}",
+                *SHORT,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (0, 1)
+    ]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, stderr[-3000:]
+    trials = optuna.load_study(study_name="gail_HalfCheetah-v4", storage=storage).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert all(len(_metrics(tmp_path / f"worker{seed}")) == 2 for seed in (0, 1))
+
+
+def test_storage_tables_are_made_once_by_racing_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'optuna.db'}"
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        pool.map(prepare_storage, [url] * 4)  # raises if any of them failed
+    study = optuna.create_study(study_name="s", storage=url)
+    assert optuna.load_study(study_name="s", storage=url).study_name == study.study_name
 
 
 def test_submitit_local_runs_a_job(tmp_path: Path, expert_file: Path) -> None:
