@@ -129,15 +129,26 @@ def seed_everything(seed: Any) -> int:
 
 
 def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
-    """The expert file of dataset.path, validated against the env's spaces."""
-    num = cfg.dataset.get("num_trajectories")
-    if num is not None and (not isinstance(num, int) or isinstance(num, bool)):
-        raise GailError(f"dataset.num_trajectories={num!r} must be a positive integer or null")
+    """The expert file of dataset.path, validated against the env's spaces.
+
+    dataset.num_trajectories keeps the first episodes, dataset.subsample then every N-th
+    pair of each from an offset drawn from the run's seed.
+    """
+    counts = {key: cfg.dataset.get(key) for key in ("num_trajectories", "subsample")}
+    for key, value in counts.items():
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise GailError(f"dataset.{key}={value!r} must be a positive integer or null")
     path = cfg.dataset.path
     if not isinstance(path, str) or not path:
         raise GailError("dataset.path is not set; pass dataset.path=<expert .hdf5 file>")
     return load_expert_data(
-        path, obs_dim=spec.obs_dim, act_dim=spec.act_dim, num_trajectories=num, env_id=spec.env_id
+        path,
+        obs_dim=spec.obs_dim,
+        act_dim=spec.act_dim,
+        num_trajectories=counts["num_trajectories"],
+        env_id=spec.env_id,
+        subsample=counts["subsample"],
+        seed=cfg.seed,
     )
 
 

@@ -97,6 +97,8 @@ def _empty(path: Path) -> None:
         (_with_nan, [], "observations holds 1 NaN or infinite value(s)"),
         (_empty, [], "the dataset is empty"),
         (make_expert_file, ["dataset.num_trajectories=99"], "holds only 3 episodes"),
+        (make_expert_file, ["dataset.subsample=0"], "dataset.subsample=0 must be a positive"),
+        (make_expert_file, ["dataset.subsample=100000"], "longer than the shortest kept episode"),
     ],
 )
 def test_bad_expert_file_is_refused_before_training(
