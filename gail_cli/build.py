@@ -210,7 +210,7 @@ def build_agent(
     disc_config = settings.discriminator
     assert disc_config is not None
     disc = Discriminator(
-        spec.obs_dim,
+        spec.obs_dim + int(disc_config.absorbing),  # absorbing: one more indicator column
         spec.act_dim,
         disc_config.hidden_sizes,
         disc_config.activation,
@@ -225,6 +225,8 @@ def build_agent(
         expert_actions=torch.from_numpy(expert.actions).to(device),
         action_low=torch.from_numpy(spec.action_low).to(device),
         action_high=torch.from_numpy(spec.action_high).to(device),
+        expert_absorbing=int(expert.terminals.sum()),  # kept episodes ended by termination
+        absorbing_weight=1.0 / (expert.subsample or 1),
     )
     return Agent(actor, critic, normalizer, ppo, learner, disc)
 

@@ -122,6 +122,8 @@ class DiscriminatorConfig:
     # noise of the policy's std on the expert's actions; the seed's: False
     expert_action_noise: bool = True
     lr_decay: bool = False
+    # absorbing states at terminations (Kostrikov et al. 2019); see gail.py
+    absorbing: bool = False
 
     def __post_init__(self) -> None:
         check_ranges(

@@ -6,6 +6,18 @@ seed's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(
 ("airl"), or log σ(d) = -softplus(-d) ("log_d"). Both sides are fed through the same
 observation transform, and policy actions are clipped to the action bounds exactly as
 the environment received them.
+
+With ``absorbing`` (Kostrikov et al. 2019, "Discriminator-Actor-Critic"), a true
+termination leads to an absorbing state that repeats forever: the discriminator sees one
+more input column, an indicator that is 1 for the absorbing state (whose observation and
+action columns are 0) and 0 for every real pair. Each terminated policy step adds one
+absorbing sample to the policy side; each kept expert episode that ended in a termination
+adds one to the expert side, drawn with weight 1/subsample against 1 for a pair, so that
+it is as frequent per pair as it was in the full episodes. The policy's return at a
+termination then bootstraps from the absorbing state's value r_abs / (1 - gamma), r_abs
+the reward the discriminator gives that state, instead of 0: ending an episode is worth
+what the expert's endings were worth, neither free (reward <= 0) nor a loss (reward >= 0).
+A time-limit truncation is not a termination and bootstraps from V(next_obs) as before.
 """
 
 from __future__ import annotations
@@ -65,11 +77,32 @@ def gradient_penalty(
     return (norm - 1.0).pow(2).mean()
 
 
+def with_indicator(obs: torch.Tensor, absorbing: torch.Tensor | None = None) -> torch.Tensor:
+    """obs (B, obs_dim) -> (B, obs_dim + 1): the absorbing-state indicator appended.
+
+    absorbing: (B,) bool, rows that are the absorbing state (their observation columns
+    become 0, the indicator 1); None: no row is.
+    """
+    if absorbing is None:
+        return torch.cat([obs, obs.new_zeros(obs.shape[0], 1)], dim=-1)
+    flag = absorbing.to(obs.dtype).unsqueeze(-1)
+    return torch.cat([obs * (1.0 - flag), flag], dim=-1)
+
+
+def absorbing_value(reward: float, gamma: float) -> float:
+    """Discounted return of an absorbing state of per-step ``reward``, forever: r / (1 - γ)."""
+    return reward / (1.0 - gamma)
+
+
 class GAIL:
     """The GAIL learner: discriminator steps, then PPO on the discriminator's reward.
 
     expert_obs (M, obs_dim) raw and expert_actions (M, act_dim) bounded live on the
     learner's device; they are normalized with the shared transform at sampling time.
+    With config.absorbing, the discriminator takes obs_dim + 1 observation columns (see
+    the module docstring); expert_absorbing is the number of kept expert episodes that
+    ended in a termination, each an absorbing sample of sampling weight absorbing_weight
+    (1 / subsample) against 1 for each pair.
     """
 
     def __init__(
@@ -82,11 +115,19 @@ class GAIL:
         expert_actions: torch.Tensor,
         action_low: torch.Tensor,
         action_high: torch.Tensor,
+        expert_absorbing: int = 0,
+        absorbing_weight: float = 1.0,
     ) -> None:
         self.ppo, self.disc, self.config, self.normalizer = ppo, disc, config, normalizer
         self.expert_obs, self.expert_actions = expert_obs, expert_actions
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
+        # sampling weights over M pairs then the absorbing samples; None: uniform pairs
+        self.expert_weights: torch.Tensor | None = None
+        if config.absorbing and expert_absorbing > 0:
+            weights = torch.ones(expert_obs.shape[0] + expert_absorbing, device=expert_obs.device)
+            weights[expert_obs.shape[0] :] = absorbing_weight
+            self.expert_weights = weights
 
     def set_lr_fraction(self, fraction: float) -> None:
         """PPO's schedule; the discriminator's lr decays linearly too when lr_decay is on."""
@@ -107,33 +148,75 @@ class GAIL:
     def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
         """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""
         lead = obs.shape[:-1]
+        flat_obs = obs.reshape(lead.numel(), -1)
+        if self.config.absorbing:
+            flat_obs = with_indicator(flat_obs)
         logits = batched(
             self.disc,
-            obs.reshape(lead.numel(), -1),
+            flat_obs,
             env_actions.reshape(lead.numel(), -1),
             max_batchsize=self.ppo.config.max_batchsize,
         )
         return policy_reward(logits, self.config.reward_form).view(lead)
 
-    def update_discriminator(
-        self, policy_obs: torch.Tensor, policy_actions: torch.Tensor
-    ) -> dict[str, SummaryStats]:
-        """disc_update_num steps, each on a slice of the rollout and as many expert pairs.
+    def absorbing_reward(self) -> float:
+        """The reward the discriminator gives the absorbing state (its action columns 0)."""
+        obs_dim = self.expert_obs.shape[1]
+        obs = with_indicator(self.expert_obs.new_zeros(1, obs_dim), self._true(1))
+        with torch.no_grad():
+            logit = self.disc(obs, self.expert_actions.new_zeros(1, self.expert_actions.shape[1]))
+        return float(policy_reward(logit, self.config.reward_form)[0])
 
-        policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded.
+    def _true(self, count: int) -> torch.Tensor:
+        return torch.ones(count, dtype=torch.bool, device=self.expert_obs.device)
+
+    def sample_expert(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``count`` expert discriminator inputs: normalized obs (count, obs_dim [+ 1]) and
+        bounded actions (count, act_dim), noised when expert_action_noise is on.
+
+        With absorbing samples, they are drawn by ``expert_weights``; an absorbing row has
+        0 observation and action columns and indicator 1 (its action is never noised).
+        """
+        cfg, size = self.config, self.expert_obs.shape[0]
+        device = self.expert_obs.device
+        if self.expert_weights is None:
+            idx = torch.randint(0, size, (count,), device=device)
+        else:
+            idx = torch.multinomial(self.expert_weights, count, replacement=True)
+        absorbing = idx >= size
+        idx = idx.clamp(max=size - 1)
+        exp_obs = self.normalizer(self.expert_obs[idx])
+        exp_act = self.expert_actions[idx]
+        if cfg.expert_action_noise:
+            exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
+        if cfg.absorbing:
+            exp_obs = with_indicator(exp_obs, absorbing)
+            exp_act = exp_act * (~absorbing).to(exp_act.dtype).unsqueeze(-1)
+        return exp_obs, exp_act
+
+    def update_discriminator(
+        self, policy_obs: torch.Tensor, policy_actions: torch.Tensor, policy_absorbing: int = 0
+    ) -> dict[str, SummaryStats]:
+        """disc_update_num steps, each on a slice of the rollout and as many expert samples.
+
+        policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded;
+        policy_absorbing: the rollout's number of terminated steps, each adding one
+        absorbing sample to the policy side (with config.absorbing; else ignored).
         """
         cfg = self.config
+        if cfg.absorbing:
+            real, extra = policy_obs.shape[0], policy_absorbing
+            absorbing = torch.arange(real + extra, device=policy_obs.device) >= real
+            policy_obs = torch.cat([policy_obs, policy_obs.new_zeros(extra, policy_obs.shape[1])])
+            policy_obs = with_indicator(policy_obs, absorbing)
+            policy_actions = torch.cat(
+                [policy_actions, policy_actions.new_zeros(extra, policy_actions.shape[1])]
+            )
         size = policy_obs.shape[0]
         slice_size = -(-size // cfg.disc_update_num)
         per_step: dict[str, list[torch.Tensor]] = {"disc_loss": [], "acc_pi": [], "acc_exp": []}
         for idx in torch.randperm(size, device=policy_obs.device).split(slice_size):
-            expert_idx = torch.randint(
-                0, self.expert_obs.shape[0], (idx.numel(),), device=self.expert_obs.device
-            )
-            exp_obs = self.normalizer(self.expert_obs[expert_idx])
-            exp_act = self.expert_actions[expert_idx]
-            if cfg.expert_action_noise:
-                exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
+            exp_obs, exp_act = self.sample_expert(idx.numel())
             pi_obs, pi_act = policy_obs[idx], policy_actions[idx]
             d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
             loss = discriminator_loss(d_expert, d_policy)
@@ -161,15 +244,29 @@ class GAIL:
         obs = self.normalizer(rollout.obs)
         next_obs = self.normalizer(rollout.next_obs)
         env_actions = self.env_actions(rollout.actions)
-        disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
+        terminations = int(rollout.terminated.sum()) if self.config.absorbing else 0
+        disc_stats = self.update_discriminator(
+            obs.flatten(0, 1), env_actions.flatten(0, 1), terminations
+        )
         disc_time = time.perf_counter() - start
         rewards = self.reward(obs, env_actions)
+        extra: dict[str, float] = {}
+        terminal_value = 0.0
+        if self.config.absorbing:
+            extra["absorbing_reward"] = self.absorbing_reward()
+            terminal_value = absorbing_value(extra["absorbing_reward"], self.ppo.config.gamma)
         stats = self.ppo.update(
-            obs, next_obs, rollout.actions, rewards, rollout.terminated, rollout.truncated
+            obs,
+            next_obs,
+            rollout.actions,
+            rewards,
+            rollout.terminated,
+            rollout.truncated,
+            terminal_value=terminal_value,
         )
         stats["train_time"] = time.perf_counter() - start
         stats["disc_time"] = disc_time
-        return {**stats, **disc_stats, "disc_reward": float(rewards.mean())}
+        return {**stats, **disc_stats, "disc_reward": float(rewards.mean()), **extra}
 
     def state_dict(self) -> dict[str, object]:
         return {"disc_optim": self.disc_optim.state_dict()}

@@ -91,6 +91,17 @@ def test_subsampled_pairs_alone_feed_the_clone_and_the_expert_statistics(
     assert kept.mean_return > 10 * float(kept.rewards.sum()) / kept.num_episodes
 
 
+def test_absorbing_states_run_end_to_end_on_a_terminating_env(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    picks = ["env=Hopper-v4", "discriminator.absorbing=true", "dataset.num_trajectories=2"]
+    result = run_cli("gail-train", *TINY, *picks, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train/absorbing_reward" in _scalar_tags(run_dir)
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "last.pt", env_id="Hopper-v4")
+    first = next(iter(checkpoint["agent"]["discriminator"].values()))
+    assert first.shape[1] == 11 + 1 + 3  # Hopper's obs, the indicator, its actions
+
+
 def test_multirun_over_two_seeds_makes_two_run_directories(
     tmp_path: Path, expert_file: Path
 ) -> None:

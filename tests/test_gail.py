@@ -9,6 +9,7 @@ from gail_cli.config import DiscriminatorConfig, PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.gail import (
     GAIL,
+    absorbing_value,
     accuracies,
     discriminator_loss,
     policy_reward,
@@ -40,7 +41,13 @@ def test_reward_is_stable_for_large_logits() -> None:
     assert reward[1].item() == pytest.approx(0.0, abs=1e-30)
 
 
-def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: float) -> GAIL:
+def _gail(
+    expert_obs: torch.Tensor,
+    expert_act: torch.Tensor,
+    expert_absorbing: int = 0,
+    absorbing_weight: float = 1.0,
+    **disc_kwargs: float,
+) -> GAIL:
     obs_dim, act_dim = expert_obs.shape[1], expert_act.shape[1]
     actor = GaussianActor(obs_dim, act_dim, [16])
     ppo = PPO(
@@ -49,7 +56,7 @@ def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: flo
         PPOConfig(batch_size=16, repeat_per_collect=1, lr_decay=False),
         torch.device("cpu"),
     )
-    disc = Discriminator(obs_dim, act_dim, [32, 32])
+    disc = Discriminator(obs_dim + int(bool(disc_kwargs.get("absorbing"))), act_dim, [32, 32])
     return GAIL(
         ppo,
         disc,
@@ -60,6 +67,8 @@ def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: flo
         expert_act,
         action_low=-torch.ones(act_dim),
         action_high=torch.ones(act_dim),
+        expert_absorbing=expert_absorbing,
+        absorbing_weight=absorbing_weight,
     )
 
 
@@ -184,3 +193,99 @@ def test_discriminator_lr_follows_the_schedule_only_with_lr_decay(decay: bool) -
     expected = 0.25e-3 if decay else 1e-3
     assert [g["lr"] for g in gail.disc_optim.param_groups] == [pytest.approx(expected)]
     assert gail.ppo.optim.lr == pytest.approx(gail.ppo.config.lr)  # PPO's own lr_decay is off
+
+
+# -- absorbing states ---------------------------------------------------------------------
+
+
+def _spy(gail: GAIL) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Record every (obs, act) the discriminator is called on."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = gail.disc.forward
+
+    def spy(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        seen.append((obs.detach().clone(), act.detach().clone()))
+        return forward(obs, act)
+
+    gail.disc.forward = spy  # type: ignore[method-assign]
+    return seen
+
+
+def test_each_termination_adds_one_absorbing_sample_to_the_policy_side() -> None:
+    torch.manual_seed(0)
+    gail = _gail(
+        torch.randn(50, 3) + 1, torch.full((50, 2), 0.5), disc_update_num=3, absorbing=True
+    )
+    seen = _spy(gail)
+    gail.update_discriminator(torch.randn(30, 3) + 1, torch.full((30, 2), 0.5), policy_absorbing=3)
+    policy = [seen[i] for i in range(1, len(seen), 2)]  # expert batch, then policy batch
+    obs = torch.cat([o for o, _ in policy])
+    act = torch.cat([a for _, a in policy])
+    assert obs.shape == (33, 4) and act.shape == (33, 2)
+    flagged = obs[:, -1] == 1
+    assert int(flagged.sum()) == 3 and bool(((obs[:, -1] == 0) | flagged).all())
+    assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
+    assert (act[~flagged] == 0.5).all()
+    expert = torch.cat([seen[i][0] for i in range(0, len(seen), 2)])
+    assert (expert[:, -1] == 0).all()  # no expert episode ended in a termination
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_expert_absorbing_samples_come_at_their_weight_with_zero_columns(noise: bool) -> None:
+    # 40 pairs and 2 absorbing samples of weight 5 each: P(absorbing) = 10 / 50
+    torch.manual_seed(0)
+    gail = _gail(
+        torch.randn(40, 3) + 3,
+        torch.full((40, 2), 0.5),
+        expert_absorbing=2,
+        absorbing_weight=5.0,
+        absorbing=True,
+        expert_action_noise=noise,
+    )
+    obs, act = gail.sample_expert(20000)
+    flagged = obs[:, -1] == 1
+    assert flagged.float().mean().item() == pytest.approx(0.2, abs=0.015)
+    assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
+    assert (obs[~flagged, -1] == 0).all() and (obs[~flagged, :-1] > -2).float().mean() > 0.99
+    assert bool((act[~flagged] != 0.5).any()) == noise
+
+
+def test_without_absorbing_the_discriminator_sees_no_indicator_column() -> None:
+    torch.manual_seed(0)
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=2, disc_update_num=1)
+    assert gail.expert_weights is None
+    seen = _spy(gail)
+    gail.update_discriminator(torch.randn(8, 3), torch.zeros(8, 2), policy_absorbing=4)
+    assert [o.shape for o, _ in seen] == [torch.Size([8, 3])] * 2
+
+
+@pytest.mark.parametrize("form", ["gail", "airl"])
+def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -> None:
+    torch.manual_seed(0)
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), absorbing=True, reward_form=form)
+    passed: dict[str, object] = {}
+    ppo_update = gail.ppo.update
+
+    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+        passed.update(kwargs, terminated=args[4])
+        return ppo_update(*args, **kwargs)  # type: ignore[return-value]
+
+    gail.ppo.update = spy  # type: ignore[method-assign]
+    t, n = 4, 2
+    terminated = torch.zeros(t, n, dtype=torch.bool)
+    terminated[1, 0] = terminated[3, 1] = True
+    raw = torch.randn(t, n, 3)
+    stats = gail.update(
+        Rollout(
+            raw, raw, torch.zeros(t, n, 2), terminated, torch.zeros_like(terminated), raw[..., 0]
+        )
+    )
+    absorbing_obs = torch.tensor([[0.0, 0.0, 0.0, 1.0]])
+    with torch.no_grad():
+        logit = gail.disc(absorbing_obs, torch.zeros(1, 2))
+    r_abs = policy_reward(logit, form).item()
+    assert stats["absorbing_reward"] == pytest.approx(r_abs, rel=1e-5)
+    gamma = gail.ppo.config.gamma
+    assert passed["terminal_value"] == pytest.approx(r_abs / (1 - gamma), rel=1e-5)
+    assert torch.equal(passed["terminated"], terminated)  # type: ignore[arg-type]
+    assert absorbing_value(2.0, 0.99) == pytest.approx(200.0)

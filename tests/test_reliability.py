@@ -134,6 +134,7 @@ def test_bad_expert_file_is_refused_before_training(
         ("ppo.gamma=1.5", "ppo.gamma=1.5 is out of range: it must be in [0, 1]"),
         ("ppo.eps_clip=0", "ppo.eps_clip=0.0 is out of range: it must be > 0"),
         ("discriminator.disc_update_num=0", "discriminator.disc_update_num=0 is out of range"),
+        ("discriminator.absorbing=maybe", "discriminator.absorbing='maybe' has the wrong type"),
         ("ppo.batch_size=4096", "ppo.batch_size=4096 is larger than trainer.steps_per_collect"),
         ("trainer.total_env_steps=-5", "trainer.total_env_steps=-5 is out of range"),
         ("hydra.run.dir=/proc/no/such/dir", "No such file or directory: /proc/no"),
