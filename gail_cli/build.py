@@ -20,6 +20,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gail_cli.agent import Agent
+from gail_cli.bc import CloneLoss
 from gail_cli.config import (
     DiscriminatorConfig,
     NetConfig,
@@ -227,8 +228,29 @@ def build_agent(
         action_high=torch.from_numpy(spec.action_high).to(device),
         expert_absorbing=int(expert.terminals.sum()),  # kept episodes ended by termination
         absorbing_weight=1.0 / (expert.subsample or 1),
+        clone=_clone_loss(settings.trainer, actor, normalizer, expert, device),
     )
     return Agent(actor, critic, normalizer, ppo, learner, disc)
+
+
+def _clone_loss(
+    trainer: TrainerConfig,
+    actor: GaussianActor,
+    normalizer: ObservationNormalizer,
+    expert: ExpertData,
+    device: torch.device,
+) -> CloneLoss | None:
+    """The decaying behavioral-cloning term of trainer.bc_loss_coef, None when 0."""
+    if trainer.bc_loss_coef == 0:
+        return None
+    return CloneLoss(
+        actor,
+        normalizer,
+        torch.from_numpy(expert.observations).to(device),
+        torch.from_numpy(expert.actions).to(device),
+        trainer.bc_loss_coef,
+        trainer.bc_loss_decay,
+    )
 
 
 def data_dir() -> str:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from gail_cli.bc import CloneLoss
 from gail_cli.config import DiscriminatorConfig
 from gail_cli.nets import Discriminator
 from gail_cli.normalization import ObservationNormalizer
@@ -117,11 +118,13 @@ class GAIL:
         action_high: torch.Tensor,
         expert_absorbing: int = 0,
         absorbing_weight: float = 1.0,
+        clone: CloneLoss | None = None,
     ) -> None:
         self.ppo, self.disc, self.config, self.normalizer = ppo, disc, config, normalizer
         self.expert_obs, self.expert_actions = expert_obs, expert_actions
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
+        self.clone = clone  # a decaying behavioral-cloning term after each PPO update
         # sampling weights over M pairs then the absorbing samples; None: uniform pairs
         self.expert_weights: torch.Tensor | None = None
         if config.absorbing and expert_absorbing > 0:
@@ -132,6 +135,8 @@ class GAIL:
     def set_lr_fraction(self, fraction: float) -> None:
         """PPO's schedule; the discriminator's lr decays linearly too when lr_decay is on."""
         self.ppo.set_lr_fraction(fraction)
+        if self.clone is not None:
+            self.clone.set_fraction(fraction)
         scale = max(fraction, 0.0) if self.config.lr_decay else 1.0
         for group in self.disc_optim.param_groups:
             group["lr"] = self.config.lr * scale
@@ -264,12 +269,19 @@ class GAIL:
             rollout.truncated,
             terminal_value=terminal_value,
         )
+        if self.clone is not None and self.ppo.train_actor:
+            extra["bc_loss"] = self.clone.step()
         stats["train_time"] = time.perf_counter() - start
         stats["disc_time"] = disc_time
         return {**stats, **disc_stats, "disc_reward": float(rewards.mean()), **extra}
 
     def state_dict(self) -> dict[str, object]:
-        return {"disc_optim": self.disc_optim.state_dict()}
+        state: dict[str, object] = {"disc_optim": self.disc_optim.state_dict()}
+        if self.clone is not None:
+            state["clone"] = self.clone.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.disc_optim.load_state_dict(state["disc_optim"])  # type: ignore[arg-type]
+        if self.clone is not None and "clone" in state:
+            self.clone.load_state_dict(state["clone"])  # type: ignore[arg-type]
