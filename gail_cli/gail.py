@@ -78,16 +78,22 @@ def gradient_penalty(
     return (norm - 1.0).pow(2).mean()
 
 
+# The indicator column's value at the absorbing state. Normalized observations have unit
+# scale, so an indicator of 1 would put the absorbing state next to the expert's mean
+# state, where the gradient penalty keeps the logit close to the expert's.
+ABSORBING_INDICATOR = 10.0
+
+
 def with_indicator(obs: torch.Tensor, absorbing: torch.Tensor | None = None) -> torch.Tensor:
     """obs (B, obs_dim) -> (B, obs_dim + 1): the absorbing-state indicator appended.
 
     absorbing: (B,) bool, rows that are the absorbing state (their observation columns
-    become 0, the indicator 1); None: no row is.
+    become 0, the indicator ABSORBING_INDICATOR); None: no row is (indicator 0).
     """
     if absorbing is None:
         return torch.cat([obs, obs.new_zeros(obs.shape[0], 1)], dim=-1)
     flag = absorbing.to(obs.dtype).unsqueeze(-1)
-    return torch.cat([obs * (1.0 - flag), flag], dim=-1)
+    return torch.cat([obs * (1.0 - flag), flag * ABSORBING_INDICATOR], dim=-1)
 
 
 def absorbing_value(reward: float, gamma: float) -> float:
@@ -226,7 +232,12 @@ class GAIL:
             d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
             loss = discriminator_loss(d_expert, d_policy)
             if cfg.grad_penalty > 0:
-                penalty = gradient_penalty(self.disc, exp_obs, exp_act, pi_obs, pi_act)
+                # only between real pairs: the absorbing state lies on no path between them
+                real = (exp_obs[:, -1] == 0) & (pi_obs[:, -1] == 0) if cfg.absorbing else None
+                penalty = gradient_penalty(
+                    self.disc,
+                    *(x if real is None else x[real] for x in (exp_obs, exp_act, pi_obs, pi_act)),
+                )
                 total = loss + cfg.grad_penalty * penalty
             else:
                 total = loss

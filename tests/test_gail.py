@@ -8,6 +8,7 @@ import torch
 from gail_cli.config import DiscriminatorConfig, PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.gail import (
+    ABSORBING_INDICATOR,
     GAIL,
     absorbing_value,
     accuracies,
@@ -222,7 +223,7 @@ def test_each_termination_adds_one_absorbing_sample_to_the_policy_side() -> None
     obs = torch.cat([o for o, _ in policy])
     act = torch.cat([a for _, a in policy])
     assert obs.shape == (33, 4) and act.shape == (33, 2)
-    flagged = obs[:, -1] == 1
+    flagged = obs[:, -1] == ABSORBING_INDICATOR
     assert int(flagged.sum()) == 3 and bool(((obs[:, -1] == 0) | flagged).all())
     assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
     assert (act[~flagged] == 0.5).all()
@@ -243,7 +244,7 @@ def test_expert_absorbing_samples_come_at_their_weight_with_zero_columns(noise: 
         expert_action_noise=noise,
     )
     obs, act = gail.sample_expert(20000)
-    flagged = obs[:, -1] == 1
+    flagged = obs[:, -1] == ABSORBING_INDICATOR
     assert flagged.float().mean().item() == pytest.approx(0.2, abs=0.015)
     assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
     assert (obs[~flagged, -1] == 0).all() and (obs[~flagged, :-1] > -2).float().mean() > 0.99
@@ -280,7 +281,7 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
             raw, raw, torch.zeros(t, n, 2), terminated, torch.zeros_like(terminated), raw[..., 0]
         )
     )
-    absorbing_obs = torch.tensor([[0.0, 0.0, 0.0, 1.0]])
+    absorbing_obs = torch.tensor([[0.0, 0.0, 0.0, ABSORBING_INDICATOR]])
     with torch.no_grad():
         logit = gail.disc(absorbing_obs, torch.zeros(1, 2))
     r_abs = policy_reward(logit, form).item()
@@ -289,3 +290,25 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
     assert passed["terminal_value"] == pytest.approx(r_abs / (1 - gamma), rel=1e-5)
     assert torch.equal(passed["terminated"], terminated)  # type: ignore[arg-type]
     assert absorbing_value(2.0, 0.99) == pytest.approx(200.0)
+
+
+@pytest.mark.parametrize(("expert_absorbing", "low", "high"), [(0, 0.0, 0.3), (10, 0.5, 0.9)])
+def test_the_absorbing_reward_follows_how_often_each_side_terminates(
+    expert_absorbing: int, low: float, high: float
+) -> None:
+    # policy: 100 absorbing samples per 2048 pairs (4.7 %); expert: none, or 10 per 200
+    # pairs (4.8 %, as often): the gail reward -log(1 - D) of the absorbing state goes
+    # toward 0 in the first case and toward log 2 = 0.69 (D = 1/2) in the second,
+    # despite the gradient penalty
+    torch.manual_seed(0)
+    gail = _gail(
+        torch.randn(200, 11),
+        torch.rand(200, 3) * 2 - 1,
+        expert_absorbing=expert_absorbing,
+        absorbing=True,
+        grad_penalty=10.0,
+    )
+    for _ in range(150):
+        policy_obs = torch.randn(2048, 11) * 1.2 + 0.3
+        gail.update_discriminator(policy_obs, torch.rand(2048, 3) * 2 - 1, policy_absorbing=100)
+    assert low < gail.absorbing_reward() < high
