@@ -211,7 +211,7 @@ def build_agent(
     disc_config = settings.discriminator
     assert disc_config is not None
     disc = Discriminator(
-        spec.obs_dim + int(disc_config.absorbing),  # absorbing: one more indicator column
+        spec.obs_dim,
         spec.act_dim,
         disc_config.hidden_sizes,
         disc_config.activation,

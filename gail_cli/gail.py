@@ -8,20 +8,24 @@ observation transform, and policy actions are clipped to the action bounds exact
 the environment received them.
 
 With ``absorbing`` (Kostrikov et al. 2019, "Discriminator-Actor-Critic"), a true
-termination leads to an absorbing state that repeats forever: the discriminator sees one
-more input column, an indicator that is 1 for the absorbing state (whose observation and
-action columns are 0) and 0 for every real pair. Each terminated policy step adds one
-absorbing sample to the policy side; each kept expert episode that ended in a termination
-adds one to the expert side, drawn with weight 1/subsample against 1 for a pair, so that
-it is as frequent per pair as it was in the full episodes. The policy's return at a
-termination then bootstraps from the absorbing state's value r_abs / (1 - gamma), r_abs
-the reward the discriminator gives that state, instead of 0: ending an episode is worth
-what the expert's endings were worth, neither free (reward <= 0) nor a loss (reward >= 0).
-A time-limit truncation is not a termination and bootstraps from V(next_obs) as before.
+termination leads to an absorbing state that repeats forever, and a terminated step's
+return bootstraps from that state's value r_abs / (1 - gamma) instead of 0. r_abs is the
+reward of the discriminator's logit at the absorbing state. That state is one discrete
+state, so its logit is set to the optimum of the discriminator's loss there,
+log(p_expert / p_policy), where p is the fraction of each side's samples that are
+absorbing: expert, one absorbing sample per kept episode that ended in a termination,
+weighted 1/subsample against 1 per kept pair (so it is as frequent per pair as in the
+full episodes); policy, one per terminated step of the rollouts (a running average).
+A policy that ends episodes more often than the expert then gets r_abs below the
+equilibrium reward, one that ends them less often gets it above: neither surviving nor
+falling pays for itself. (Learned through the network as in DAC, with an indicator
+input, the logit there drifted with the weights: absorbing samples are ~0.2 % of a
+batch.) A time-limit truncation is not a termination and bootstraps from V(next_obs).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -78,22 +82,19 @@ def gradient_penalty(
     return (norm - 1.0).pow(2).mean()
 
 
-# The indicator column's value at the absorbing state. Normalized observations have unit
-# scale, so an indicator of 1 would put the absorbing state next to the expert's mean
-# state, where the gradient penalty keeps the logit close to the expert's.
-ABSORBING_INDICATOR = 10.0
+# floor of both absorbing fractions: with no terminations on either side the logit is 0
+ABSORBING_FLOOR = 1e-4
+# weight of the newest rollout in the running average of the policy's absorbing fraction
+ABSORBING_AVERAGE = 0.1
 
 
-def with_indicator(obs: torch.Tensor, absorbing: torch.Tensor | None = None) -> torch.Tensor:
-    """obs (B, obs_dim) -> (B, obs_dim + 1): the absorbing-state indicator appended.
+def absorbing_logit(expert_fraction: float, policy_fraction: float) -> float:
+    """The discriminator loss's optimum at the absorbing state: log(p_expert / p_policy).
 
-    absorbing: (B,) bool, rows that are the absorbing state (their observation columns
-    become 0, the indicator ABSORBING_INDICATOR); None: no row is (indicator 0).
+    Fractions of each side's samples that are absorbing, each floored at ABSORBING_FLOOR.
     """
-    if absorbing is None:
-        return torch.cat([obs, obs.new_zeros(obs.shape[0], 1)], dim=-1)
-    flag = absorbing.to(obs.dtype).unsqueeze(-1)
-    return torch.cat([obs * (1.0 - flag), flag * ABSORBING_INDICATOR], dim=-1)
+    floor = ABSORBING_FLOOR
+    return math.log(max(expert_fraction, floor)) - math.log(max(policy_fraction, floor))
 
 
 def absorbing_value(reward: float, gamma: float) -> float:
@@ -106,10 +107,9 @@ class GAIL:
 
     expert_obs (M, obs_dim) raw and expert_actions (M, act_dim) bounded live on the
     learner's device; they are normalized with the shared transform at sampling time.
-    With config.absorbing, the discriminator takes obs_dim + 1 observation columns (see
-    the module docstring); expert_absorbing is the number of kept expert episodes that
-    ended in a termination, each an absorbing sample of sampling weight absorbing_weight
-    (1 / subsample) against 1 for each pair.
+    With config.absorbing (see the module docstring), expert_absorbing is the number of
+    kept expert episodes that ended in a termination, each an absorbing sample of weight
+    absorbing_weight (1 / subsample) against 1 for each of the M pairs.
     """
 
     def __init__(
@@ -131,12 +131,9 @@ class GAIL:
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
         self.clone = clone  # a decaying behavioral-cloning term after each PPO update
-        # sampling weights over M pairs then the absorbing samples; None: uniform pairs
-        self.expert_weights: torch.Tensor | None = None
-        if config.absorbing and expert_absorbing > 0:
-            weights = torch.ones(expert_obs.shape[0] + expert_absorbing, device=expert_obs.device)
-            weights[expert_obs.shape[0] :] = absorbing_weight
-            self.expert_weights = weights
+        absorbing = expert_absorbing * absorbing_weight
+        self.expert_absorbing_fraction = absorbing / (expert_obs.shape[0] + absorbing)
+        self.policy_absorbing_fraction: float | None = None  # running average
 
     def set_lr_fraction(self, fraction: float) -> None:
         """PPO's schedule; the discriminator's lr decays linearly too when lr_decay is on."""
@@ -159,85 +156,51 @@ class GAIL:
     def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
         """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""
         lead = obs.shape[:-1]
-        flat_obs = obs.reshape(lead.numel(), -1)
-        if self.config.absorbing:
-            flat_obs = with_indicator(flat_obs)
         logits = batched(
             self.disc,
-            flat_obs,
+            obs.reshape(lead.numel(), -1),
             env_actions.reshape(lead.numel(), -1),
             max_batchsize=self.ppo.config.max_batchsize,
         )
         return policy_reward(logits, self.config.reward_form).view(lead)
 
-    def absorbing_reward(self) -> float:
-        """The reward the discriminator gives the absorbing state (its action columns 0)."""
-        obs_dim = self.expert_obs.shape[1]
-        obs = with_indicator(self.expert_obs.new_zeros(1, obs_dim), self._true(1))
-        with torch.no_grad():
-            logit = self.disc(obs, self.expert_actions.new_zeros(1, self.expert_actions.shape[1]))
-        return float(policy_reward(logit, self.config.reward_form)[0])
-
-    def _true(self, count: int) -> torch.Tensor:
-        return torch.ones(count, dtype=torch.bool, device=self.expert_obs.device)
-
-    def sample_expert(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``count`` expert discriminator inputs: normalized obs (count, obs_dim [+ 1]) and
-        bounded actions (count, act_dim), noised when expert_action_noise is on.
-
-        With absorbing samples, they are drawn by ``expert_weights``; an absorbing row has
-        0 observation and action columns and indicator 1 (its action is never noised).
-        """
-        cfg, size = self.config, self.expert_obs.shape[0]
-        device = self.expert_obs.device
-        if self.expert_weights is None:
-            idx = torch.randint(0, size, (count,), device=device)
-        else:
-            idx = torch.multinomial(self.expert_weights, count, replacement=True)
-        absorbing = idx >= size
-        idx = idx.clamp(max=size - 1)
-        exp_obs = self.normalizer(self.expert_obs[idx])
-        exp_act = self.expert_actions[idx]
-        if cfg.expert_action_noise:
-            exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
-        if cfg.absorbing:
-            exp_obs = with_indicator(exp_obs, absorbing)
-            exp_act = exp_act * (~absorbing).to(exp_act.dtype).unsqueeze(-1)
-        return exp_obs, exp_act
+    def absorbing_reward(self, terminations: int, steps: int) -> float:
+        """Fold a rollout of ``steps`` env steps with ``terminations`` into the policy's
+        absorbing fraction; returns r_abs, the reward of the absorbing state's logit."""
+        fraction = terminations / (steps + terminations)
+        average = self.policy_absorbing_fraction
+        self.policy_absorbing_fraction = (
+            fraction
+            if average is None
+            else (1 - ABSORBING_AVERAGE) * average + ABSORBING_AVERAGE * fraction
+        )
+        logit = absorbing_logit(self.expert_absorbing_fraction, self.policy_absorbing_fraction)
+        return float(policy_reward(torch.tensor(logit), self.config.reward_form))
 
     def update_discriminator(
-        self, policy_obs: torch.Tensor, policy_actions: torch.Tensor, policy_absorbing: int = 0
+        self, policy_obs: torch.Tensor, policy_actions: torch.Tensor
     ) -> dict[str, SummaryStats]:
-        """disc_update_num steps, each on a slice of the rollout and as many expert samples.
+        """disc_update_num steps, each on a slice of the rollout and as many expert pairs.
 
-        policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded;
-        policy_absorbing: the rollout's number of terminated steps, each adding one
-        absorbing sample to the policy side (with config.absorbing; else ignored).
+        policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded.
         """
         cfg = self.config
-        if cfg.absorbing:
-            real, extra = policy_obs.shape[0], policy_absorbing
-            absorbing = torch.arange(real + extra, device=policy_obs.device) >= real
-            policy_obs = torch.cat([policy_obs, policy_obs.new_zeros(extra, policy_obs.shape[1])])
-            policy_obs = with_indicator(policy_obs, absorbing)
-            policy_actions = torch.cat(
-                [policy_actions, policy_actions.new_zeros(extra, policy_actions.shape[1])]
-            )
         size = policy_obs.shape[0]
         slice_size = -(-size // cfg.disc_update_num)
         per_step: dict[str, list[torch.Tensor]] = {"disc_loss": [], "acc_pi": [], "acc_exp": []}
         for idx in torch.randperm(size, device=policy_obs.device).split(slice_size):
-            exp_obs, exp_act = self.sample_expert(idx.numel())
+            expert_idx = torch.randint(
+                0, self.expert_obs.shape[0], (idx.numel(),), device=self.expert_obs.device
+            )
+            exp_obs = self.normalizer(self.expert_obs[expert_idx])
+            exp_act = self.expert_actions[expert_idx]
+            if cfg.expert_action_noise:
+                exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
             pi_obs, pi_act = policy_obs[idx], policy_actions[idx]
             d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
             loss = discriminator_loss(d_expert, d_policy)
             if cfg.grad_penalty > 0:
-                # only between real pairs: the absorbing state lies on no path between them
-                real = (exp_obs[:, -1] == 0) & (pi_obs[:, -1] == 0) if cfg.absorbing else None
-                penalty = gradient_penalty(
-                    self.disc,
-                    *(x if real is None else x[real] for x in (exp_obs, exp_act, pi_obs, pi_act)),
-                )
+                penalty = gradient_penalty(self.disc, exp_obs, exp_act, pi_obs, pi_act)
                 total = loss + cfg.grad_penalty * penalty
             else:
                 total = loss
@@ -260,16 +223,14 @@ class GAIL:
         obs = self.normalizer(rollout.obs)
         next_obs = self.normalizer(rollout.next_obs)
         env_actions = self.env_actions(rollout.actions)
-        terminations = int(rollout.terminated.sum()) if self.config.absorbing else 0
-        disc_stats = self.update_discriminator(
-            obs.flatten(0, 1), env_actions.flatten(0, 1), terminations
-        )
+        disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
         disc_time = time.perf_counter() - start
         rewards = self.reward(obs, env_actions)
         extra: dict[str, float] = {}
         terminal_value = 0.0
         if self.config.absorbing:
-            extra["absorbing_reward"] = self.absorbing_reward()
+            terminations = int(rollout.terminated.sum())
+            extra["absorbing_reward"] = self.absorbing_reward(terminations, rollout.num_steps)
             terminal_value = absorbing_value(extra["absorbing_reward"], self.ppo.config.gamma)
         stats = self.ppo.update(
             obs,
@@ -287,12 +248,16 @@ class GAIL:
         return {**stats, **disc_stats, "disc_reward": float(rewards.mean()), **extra}
 
     def state_dict(self) -> dict[str, object]:
-        state: dict[str, object] = {"disc_optim": self.disc_optim.state_dict()}
+        state: dict[str, object] = {
+            "disc_optim": self.disc_optim.state_dict(),
+            "policy_absorbing_fraction": self.policy_absorbing_fraction,
+        }
         if self.clone is not None:
             state["clone"] = self.clone.state_dict()
         return state
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.disc_optim.load_state_dict(state["disc_optim"])  # type: ignore[arg-type]
+        self.policy_absorbing_fraction = state.get("policy_absorbing_fraction")  # type: ignore[assignment]
         if self.clone is not None and "clone" in state:
             self.clone.load_state_dict(state["clone"])  # type: ignore[arg-type]

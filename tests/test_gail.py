@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from gail_cli.config import DiscriminatorConfig, PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.gail import (
-    ABSORBING_INDICATOR,
+    ABSORBING_AVERAGE,
+    ABSORBING_FLOOR,
     GAIL,
+    absorbing_logit,
     absorbing_value,
     accuracies,
     discriminator_loss,
@@ -57,7 +61,7 @@ def _gail(
         PPOConfig(batch_size=16, repeat_per_collect=1, lr_decay=False),
         torch.device("cpu"),
     )
-    disc = Discriminator(obs_dim + int(bool(disc_kwargs.get("absorbing"))), act_dim, [32, 32])
+    disc = Discriminator(obs_dim, act_dim, [32, 32])
     return GAIL(
         ppo,
         disc,
@@ -199,71 +203,40 @@ def test_discriminator_lr_follows_the_schedule_only_with_lr_decay(decay: bool) -
 # -- absorbing states ---------------------------------------------------------------------
 
 
-def _spy(gail: GAIL) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Record every (obs, act) the discriminator is called on."""
-    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
-    forward = gail.disc.forward
-
-    def spy(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
-        seen.append((obs.detach().clone(), act.detach().clone()))
-        return forward(obs, act)
-
-    gail.disc.forward = spy  # type: ignore[method-assign]
-    return seen
+def test_the_absorbing_logit_is_the_log_ratio_of_the_two_sides_fractions() -> None:
+    assert absorbing_logit(0.02, 0.01) == pytest.approx(math.log(2.0))
+    assert absorbing_logit(0.0, 0.0) == 0.0  # neither side ends: neutral
+    assert absorbing_logit(0.0, 0.01) == pytest.approx(math.log(ABSORBING_FLOOR / 0.01))
 
 
-def test_each_termination_adds_one_absorbing_sample_to_the_policy_side() -> None:
-    torch.manual_seed(0)
-    gail = _gail(
-        torch.randn(50, 3) + 1, torch.full((50, 2), 0.5), disc_update_num=3, absorbing=True
-    )
-    seen = _spy(gail)
-    gail.update_discriminator(torch.randn(30, 3) + 1, torch.full((30, 2), 0.5), policy_absorbing=3)
-    policy = [seen[i] for i in range(1, len(seen), 2)]  # expert batch, then policy batch
-    obs = torch.cat([o for o, _ in policy])
-    act = torch.cat([a for _, a in policy])
-    assert obs.shape == (33, 4) and act.shape == (33, 2)
-    flagged = obs[:, -1] == ABSORBING_INDICATOR
-    assert int(flagged.sum()) == 3 and bool(((obs[:, -1] == 0) | flagged).all())
-    assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
-    assert (act[~flagged] == 0.5).all()
-    expert = torch.cat([seen[i][0] for i in range(0, len(seen), 2)])
-    assert (expert[:, -1] == 0).all()  # no expert episode ended in a termination
+def test_expert_absorbing_samples_weigh_one_over_subsample_against_each_pair() -> None:
+    # 40 kept pairs (every 20th step of 4 episodes of 200), 2 episodes terminated:
+    # 2 x (1/20) = 0.1 absorbing samples against 40 pairs, as in the full 800 steps
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=2, absorbing_weight=0.05)
+    assert gail.expert_absorbing_fraction == pytest.approx(0.1 / 40.1)
+    full = _gail(torch.randn(800, 3), torch.zeros(800, 2), expert_absorbing=2)
+    assert full.expert_absorbing_fraction == pytest.approx(2 / 802)
 
 
-@pytest.mark.parametrize("noise", [False, True])
-def test_expert_absorbing_samples_come_at_their_weight_with_zero_columns(noise: bool) -> None:
-    # 40 pairs and 2 absorbing samples of weight 5 each: P(absorbing) = 10 / 50
-    torch.manual_seed(0)
-    gail = _gail(
-        torch.randn(40, 3) + 3,
-        torch.full((40, 2), 0.5),
-        expert_absorbing=2,
-        absorbing_weight=5.0,
-        absorbing=True,
-        expert_action_noise=noise,
-    )
-    obs, act = gail.sample_expert(20000)
-    flagged = obs[:, -1] == ABSORBING_INDICATOR
-    assert flagged.float().mean().item() == pytest.approx(0.2, abs=0.015)
-    assert obs[flagged, :-1].abs().sum() == 0 and act[flagged].abs().sum() == 0
-    assert (obs[~flagged, -1] == 0).all() and (obs[~flagged, :-1] > -2).float().mean() > 0.99
-    assert bool((act[~flagged] != 0.5).any()) == noise
-
-
-def test_without_absorbing_the_discriminator_sees_no_indicator_column() -> None:
-    torch.manual_seed(0)
-    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=2, disc_update_num=1)
-    assert gail.expert_weights is None
-    seen = _spy(gail)
-    gail.update_discriminator(torch.randn(8, 3), torch.zeros(8, 2), policy_absorbing=4)
-    assert [o.shape for o, _ in seen] == [torch.Size([8, 3])] * 2
+def test_the_policy_fraction_is_a_running_average_over_rollouts() -> None:
+    gail = _gail(torch.randn(100, 3), torch.zeros(100, 2), expert_absorbing=1, absorbing=True)
+    expert = gail.expert_absorbing_fraction  # 1 / 101
+    reward = gail.absorbing_reward(terminations=1, steps=100)  # as often as the expert
+    assert gail.policy_absorbing_fraction == pytest.approx(expert)
+    assert reward == pytest.approx(math.log(2.0))  # gail form at D = 1/2
+    gail.absorbing_reward(terminations=5, steps=95)  # now 5 in 100
+    average = (1 - ABSORBING_AVERAGE) * expert + ABSORBING_AVERAGE * 0.05
+    assert gail.policy_absorbing_fraction == pytest.approx(average)
+    # ending episodes more often than the expert lowers the absorbing state's reward
+    assert gail.absorbing_reward(terminations=5, steps=95) < math.log(2.0)
 
 
 @pytest.mark.parametrize("form", ["gail", "airl"])
 def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -> None:
     torch.manual_seed(0)
-    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), absorbing=True, reward_form=form)
+    gail = _gail(
+        torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=3, absorbing=True, reward_form=form
+    )
     passed: dict[str, object] = {}
     ppo_update = gail.ppo.update
 
@@ -281,10 +254,8 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
             raw, raw, torch.zeros(t, n, 2), terminated, torch.zeros_like(terminated), raw[..., 0]
         )
     )
-    absorbing_obs = torch.tensor([[0.0, 0.0, 0.0, ABSORBING_INDICATOR]])
-    with torch.no_grad():
-        logit = gail.disc(absorbing_obs, torch.zeros(1, 2))
-    r_abs = policy_reward(logit, form).item()
+    logit = absorbing_logit(3 / 43, 2 / 10)  # 2 terminations in 8 steps
+    r_abs = policy_reward(torch.tensor(logit), form).item()
     assert stats["absorbing_reward"] == pytest.approx(r_abs, rel=1e-5)
     gamma = gail.ppo.config.gamma
     assert passed["terminal_value"] == pytest.approx(r_abs / (1 - gamma), rel=1e-5)
@@ -292,23 +263,19 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
     assert absorbing_value(2.0, 0.99) == pytest.approx(200.0)
 
 
-@pytest.mark.parametrize(("expert_absorbing", "low", "high"), [(0, 0.0, 0.3), (10, 0.5, 0.9)])
-def test_the_absorbing_reward_follows_how_often_each_side_terminates(
-    expert_absorbing: int, low: float, high: float
-) -> None:
-    # policy: 100 absorbing samples per 2048 pairs (4.7 %); expert: none, or 10 per 200
-    # pairs (4.8 %, as often): the gail reward -log(1 - D) of the absorbing state goes
-    # toward 0 in the first case and toward log 2 = 0.69 (D = 1/2) in the second,
-    # despite the gradient penalty
-    torch.manual_seed(0)
-    gail = _gail(
-        torch.randn(200, 11),
-        torch.rand(200, 3) * 2 - 1,
-        expert_absorbing=expert_absorbing,
-        absorbing=True,
-        grad_penalty=10.0,
+def test_without_absorbing_terminations_bootstrap_from_zero() -> None:
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=3)
+    passed: dict[str, object] = {}
+    ppo_update = gail.ppo.update
+
+    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+        passed.update(kwargs)
+        return ppo_update(*args, **kwargs)  # type: ignore[return-value]
+
+    gail.ppo.update = spy  # type: ignore[method-assign]
+    terminated = torch.ones(2, 2, dtype=torch.bool)
+    raw = torch.randn(2, 2, 3)
+    stats = gail.update(
+        Rollout(raw, raw, torch.zeros(2, 2, 2), terminated, ~terminated, raw[..., 0])
     )
-    for _ in range(150):
-        policy_obs = torch.randn(2048, 11) * 1.2 + 0.3
-        gail.update_discriminator(policy_obs, torch.rand(2048, 3) * 2 - 1, policy_absorbing=100)
-    assert low < gail.absorbing_reward() < high
+    assert passed["terminal_value"] == 0.0 and "absorbing_reward" not in stats
