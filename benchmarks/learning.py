@@ -6,6 +6,12 @@ Runs the grid as one Hydra multirun (joblib launcher, ``--jobs`` parallel proces
     python benchmarks/learning.py                       # the README's results grid
     python benchmarks/learning.py --envs Hopper-v4 --seeds 0 --trajectories 4 --steps 200000
     python benchmarks/learning.py --report-only --sweep-dir multirun/learning   # re-plot
+    # the GAIL paper's setting: 1, 4, 11, 25 episodes subsampled by 20, BC alone beside
+    python benchmarks/learning.py --trajectories 1 4 11 25 --subsample 20 --bc-baseline
+
+--bc-baseline also runs behavioral cloning alone on the same data (10,000 cloning steps
+through the expert's observation statistics, the actor then frozen: a critic warm-up as
+long as the run) into <sweep-dir>-bc, and the report shows its level beside each row.
 """
 
 from __future__ import annotations
@@ -17,6 +23,32 @@ import sys
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+# behavioral cloning alone: clone, then only the critic learns (the actor stays the clone)
+BC_ALONE = [
+    "trainer.bc_init_steps=10000",
+    "trainer.obs_normalization=expert",
+    "trainer.critic_warmup_steps=1000000000",
+    "trainer.total_env_steps=20480",
+    "trainer.eval_every=20480",
+]
+
+
+def multirun(args: argparse.Namespace, sweep_dir: Path, extra: list[str]) -> list[str]:
+    """The gail-train multirun command of the grid, into sweep_dir, with extra overrides."""
+    dataset = [f"dataset.num_trajectories={','.join(map(str, args.trajectories))}"]
+    if args.subsample is not None:
+        dataset.append(f"dataset.subsample={args.subsample}")
+    return [
+        str(BIN / "gail-train"),
+        "-m",
+        f"env={','.join(args.envs)}",
+        f"seed={','.join(map(str, args.seeds))}",
+        *dataset,
+        *extra,
+        "hydra/launcher=joblib",
+        f"hydra.launcher.n_jobs={args.jobs}",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
 
 
 def main() -> None:
@@ -28,23 +60,25 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sweep-dir", type=Path, default=Path("multirun/learning"))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "learning")
+    parser.add_argument(
+        "--subsample", type=int, help="keep every N-th expert pair (dataset.subsample)"
+    )
+    parser.add_argument(
+        "--bc-baseline", action="store_true", help="also run BC alone, shown beside each row"
+    )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
+    bc_dir = args.sweep_dir.with_name(args.sweep_dir.name + "-bc")
     if not args.report_only:
-        command = [
-            str(BIN / "gail-train"),
-            "-m",
-            f"env={','.join(args.envs)}",
-            f"seed={','.join(map(str, args.seeds))}",
-            f"dataset.num_trajectories={','.join(map(str, args.trajectories))}",
-            f"trainer.total_env_steps={args.steps}",
-            "hydra/launcher=joblib",
-            f"hydra.launcher.n_jobs={args.jobs}",
-            f"hydra.sweep.dir={args.sweep_dir}",
-        ]
-        print(" ".join(command), flush=True)
-        subprocess.run(command, check=False)
+        commands = [multirun(args, args.sweep_dir, [f"trainer.total_env_steps={args.steps}"])]
+        if args.bc_baseline:
+            commands.append(multirun(args, bc_dir, BC_ALONE))
+        for command in commands:
+            print(" ".join(command), flush=True)
+            subprocess.run(command, check=False)
     report = [str(BIN / "gail-report"), str(args.sweep_dir), "--out", str(args.out)]
+    if args.bc_baseline:
+        report += ["--baseline", str(bc_dir)]
     sys.exit(subprocess.run(report, check=False).returncode)
 
 

@@ -51,6 +51,64 @@ def behavior_clone(
     return before, full_mse()
 
 
+class CloneLoss:
+    """A behavioral-cloning term that decays: it keeps the actor near the expert's actions
+    early in GAIL and lets go as the discriminator's reward takes over.
+
+    After each PPO update, ``steps`` Adam steps of mean squared error between the actor's
+    mean on expert observations (normalized by the shared transform) and the expert's
+    actions, minibatches of BC_BATCH_SIZE, at learning rate BC_LR * weight. The weight is
+    ``coef`` at the start and falls linearly to 0 once ``decay`` of the budget (a fraction
+    in (0, 1]) is spent: weight = coef * max(0, 1 - spent / decay).
+    expert_obs: (M, obs_dim) raw; expert_actions: (M, act_dim) as the env received them.
+    """
+
+    def __init__(
+        self,
+        actor: GaussianActor,
+        normalizer: ObservationNormalizer,
+        expert_obs: torch.Tensor,
+        expert_actions: torch.Tensor,
+        coef: float,
+        decay: float,
+        steps: int = 32,
+    ) -> None:
+        self.actor, self.normalizer = actor, normalizer
+        self.expert_obs, self.expert_actions = expert_obs, expert_actions
+        self.coef, self.decay, self.steps = coef, decay, steps
+        self.weight = coef
+        self.optimizer = torch.optim.Adam(actor.mean_net.parameters(), lr=BC_LR * coef)
+
+    def set_fraction(self, remaining: float) -> None:
+        """``remaining``: the fraction of the budget still to go (1 at the start)."""
+        self.weight = self.coef * max(0.0, 1.0 - (1.0 - remaining) / self.decay)
+        for group in self.optimizer.param_groups:
+            group["lr"] = BC_LR * self.weight
+
+    def step(self) -> float:
+        """Run the steps at the current weight; returns the last minibatch's MSE (0 when
+        the weight is 0 and nothing ran)."""
+        if self.weight <= 0:
+            return 0.0
+        obs = self.normalizer(self.expert_obs)
+        mean_net, loss = self.actor.mean_net, torch.zeros(())
+        for _ in range(self.steps):
+            idx = torch.randint(len(obs), (BC_BATCH_SIZE,), device=obs.device)
+            loss = (mean_net(obs[idx]) - self.expert_actions[idx]).pow(2).mean()
+            # in place: the .grad tensors are views of PPO's flat gradient
+            self.optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=False)
+        return float(loss.detach())
+
+    def state_dict(self) -> dict[str, object]:
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
+
+
 def warm_start(agent: Agent, expert: ExpertData, steps: int) -> str:
     """Clone the expert into ``agent``'s actor before the first rollout; returns a log line.
 

@@ -21,6 +21,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gail_cli.agent import Agent
+from gail_cli.bc import CloneLoss
 from gail_cli.config import (
     DiscriminatorConfig,
     NetConfig,
@@ -131,13 +132,24 @@ def seed_everything(seed: Any) -> int:
 
 
 def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
-    """The expert file of dataset.path, validated against the env's spaces."""
-    num = cfg.dataset.get("num_trajectories")
-    if num is not None and (not isinstance(num, int) or isinstance(num, bool)):
-        raise GailError(f"dataset.num_trajectories={num!r} must be a positive integer or null")
+    """The expert file of dataset.path (or dataset.minari_id), validated against the env.
+
+    dataset.num_trajectories keeps the first episodes, dataset.subsample then every N-th
+    pair of each from an offset drawn from the run's seed.
+    """
+    counts = {key: cfg.dataset.get(key) for key in ("num_trajectories", "subsample")}
+    for key, value in counts.items():
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise GailError(f"dataset.{key}={value!r} must be a positive integer or null")
     path = expert_file(cfg.dataset)
     return load_expert_data(
-        path, obs_dim=spec.obs_dim, act_dim=spec.act_dim, num_trajectories=num, env_id=spec.env_id
+        path,
+        obs_dim=spec.obs_dim,
+        act_dim=spec.act_dim,
+        num_trajectories=counts["num_trajectories"],
+        env_id=spec.env_id,
+        subsample=counts["subsample"],
+        seed=cfg.seed,
     )
 
 
@@ -240,8 +252,31 @@ def build_agent(
         expert_actions=torch.from_numpy(expert.actions).to(device),
         action_low=torch.from_numpy(spec.action_low).to(device),
         action_high=torch.from_numpy(spec.action_high).to(device),
+        expert_absorbing=int(expert.terminals.sum()),  # kept episodes ended by termination
+        absorbing_weight=1.0 / (expert.subsample or 1),
+        clone=_clone_loss(settings.trainer, actor, normalizer, expert, device),
     )
     return Agent(actor, critic, normalizer, ppo, learner, disc)
+
+
+def _clone_loss(
+    trainer: TrainerConfig,
+    actor: GaussianActor,
+    normalizer: ObservationNormalizer,
+    expert: ExpertData,
+    device: torch.device,
+) -> CloneLoss | None:
+    """The decaying behavioral-cloning term of trainer.bc_loss_coef, None when 0."""
+    if trainer.bc_loss_coef == 0:
+        return None
+    return CloneLoss(
+        actor,
+        normalizer,
+        torch.from_numpy(expert.observations).to(device),
+        torch.from_numpy(expert.actions).to(device),
+        trainer.bc_loss_coef,
+        trainer.bc_loss_decay,
+    )
 
 
 def data_dir() -> str:

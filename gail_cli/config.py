@@ -122,6 +122,8 @@ class DiscriminatorConfig:
     # noise of the policy's std on the expert's actions; the seed's: False
     expert_action_noise: bool = True
     lr_decay: bool = False
+    # absorbing states at terminations (Kostrikov et al. 2019); see gail.py
+    absorbing: bool = False
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -155,6 +157,10 @@ class TrainerConfig:
     eval_in_background: bool = True
     bc_init_steps: int = 0
     critic_warmup_steps: int = 0
+    # a decaying behavioral-cloning term during GAIL (bc.CloneLoss); 0 = off
+    bc_loss_coef: float = 0.0
+    # the fraction of the budget after which its weight is 0
+    bc_loss_decay: float = 0.5
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -172,6 +178,8 @@ class TrainerConfig:
                 "eval_every": (self.eval_every >= 1, ">= 1"),
                 "bc_init_steps": (self.bc_init_steps >= 0, ">= 0 (0 = off)"),
                 "critic_warmup_steps": (self.critic_warmup_steps >= 0, ">= 0 (0 = off)"),
+                "bc_loss_coef": (self.bc_loss_coef >= 0, ">= 0 (0 = off)"),
+                "bc_loss_decay": (0 < self.bc_loss_decay <= 1, "in (0, 1]"),
                 "vector_mode": (self.vector_mode in VECTOR_MODES, f"one of {VECTOR_MODES}"),
                 "obs_normalization": (
                     self.obs_normalization in OBS_NORMALIZATION_MODES,

@@ -12,6 +12,7 @@ read), never per transition, and nothing is ever unpickled. Every refusal is a o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -42,7 +43,11 @@ class ExpertData:
     terminals: (N,) bool, True at the last step of an episode ended by termination.
     timeouts: (N,) bool, True at the last step of an episode ended by truncation (time
         limit) or by the end of the recorded data.
-    episode_returns: (E,) float64, the sum of rewards of each kept episode.
+    episode_returns: (E,) float64, the sum of rewards of each kept episode, over all of
+        its steps (also when the pairs are subsampled).
+    subsample: keep every this many pairs of each episode (None: every pair). When set,
+        the arrays hold only the kept pairs, and the last kept pair of each episode carries
+        the episode's terminal / timeout flag, so episodes can still be told apart.
     mean_return: the expert's mean episode return used to normalize scores: the file's
         ``expert_mean_return`` (or ``mean_return``) attribute when present and all
         episodes are kept, else ``episode_returns.mean()``.
@@ -59,6 +64,7 @@ class ExpertData:
     mean_return: float
     env_id: str | None
     path: str
+    subsample: int | None = None
 
     @property
     def num_transitions(self) -> int:
@@ -80,6 +86,8 @@ def load_expert_data(
     act_dim: int | None = None,
     num_trajectories: int | None = None,
     env_id: str | None = None,
+    subsample: int | None = None,
+    seed: int = 0,
 ) -> ExpertData:
     """Read and validate an expert file in the D4RL or Minari layout (detected).
 
@@ -87,18 +95,14 @@ def load_expert_data(
     num_trajectories: keep only the first this many episodes (None: all).
     env_id: the env the data is for; it only names the env in error messages (a file
     whose ``env_id`` attribute differs is not refused: the caller may warn).
+    subsample: then keep every this many (observation, action) pairs of each kept
+        episode, from a random offset in [0, subsample) per episode (the GAIL paper's
+        setting); None keeps every pair. The offsets are drawn from ``seed``.
     """
     path = Path(path)
     where = f"expert file {path}"
-    if num_trajectories is not None and (
-        isinstance(num_trajectories, bool)
-        or not isinstance(num_trajectories, (int, np.integer))
-        or num_trajectories < 1
-    ):
-        raise GailError(
-            f"{where}: dataset.num_trajectories={num_trajectories!r} must be a positive "
-            "integer, or null to use every episode"
-        )
+    _check_positive("dataset.subsample", subsample, where, "to keep every pair")
+    _check_positive("dataset.num_trajectories", num_trajectories, where, "to use every episode")
     if path.is_dir():
         raise GailError(f"{where}: is a directory; pass an .hdf5 file with dataset.path=<file>")
     if not path.is_file():
@@ -132,7 +136,55 @@ def load_expert_data(
         raise GailError(
             f"{where}: cannot be read ({first_sentence(exc)}); the file may be truncated or corrupt"
         ) from None
-    return _validate(arrays, attrs, where, str(path), obs_dim, act_dim, num_trajectories, env_id)
+    data = _validate(arrays, attrs, where, str(path), obs_dim, act_dim, num_trajectories, env_id)
+    return data if subsample is None else subsample_pairs(data, subsample, seed, where)
+
+
+def _check_positive(key: str, value: Any, where: str, null_means: str) -> None:
+    """Refuse a setting that is neither None nor a positive integer."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+    ):
+        raise GailError(
+            f"{where}: {key}={value!r} must be a positive integer, or null {null_means}"
+        )
+
+
+def subsample_pairs(data: ExpertData, every: int, seed: int, where: str = "") -> ExpertData:
+    """Keep every ``every``-th pair of each episode, from a random offset per episode.
+
+    Episode e of length L_e keeps steps o_e, o_e + every, ... < L_e with o_e drawn
+    uniformly from [0, every) by ``numpy.random.default_rng(seed)`` (one draw per episode,
+    in file order). Each episode's terminal / timeout flag moves to its last kept pair;
+    episode_returns and mean_return are unchanged (full episodes). ``every`` larger than
+    the shortest episode would leave an episode with no pair and is refused.
+    """
+    ends = episode_ends(data.terminals, data.timeouts)
+    starts = np.concatenate(([0], ends[:-1]))
+    lengths = ends - starts
+    shortest = int(lengths.min())
+    if every > shortest:
+        raise GailError(
+            f"{where or data.path}: dataset.subsample={every} is longer than the shortest "
+            f"kept episode ({shortest} steps); pass a number from 1 to {shortest}, or null"
+        )
+    offsets = np.random.default_rng(seed).integers(0, every, size=lengths.size)
+    pieces = [np.arange(s + o, e, every) for s, e, o in zip(starts, ends, offsets, strict=True)]
+    keep = np.concatenate(pieces)
+    last = np.cumsum([p.size for p in pieces]) - 1
+    terminals = np.zeros(keep.size, dtype=bool)
+    timeouts = np.zeros(keep.size, dtype=bool)
+    terminals[last] = data.terminals[ends - 1]
+    timeouts[last] = ~terminals[last]
+    return dataclasses.replace(
+        data,
+        observations=data.observations[keep],
+        actions=data.actions[keep],
+        rewards=data.rewards[keep],
+        terminals=terminals,
+        timeouts=timeouts,
+        subsample=every,
+    )
 
 
 def episode_ends(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:

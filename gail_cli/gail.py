@@ -6,16 +6,33 @@ seed's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(
 ("airl"), or log σ(d) = -softplus(-d) ("log_d"). Both sides are fed through the same
 observation transform, and policy actions are clipped to the action bounds exactly as
 the environment received them.
+
+With ``absorbing`` (Kostrikov et al. 2019, "Discriminator-Actor-Critic"), a true
+termination leads to an absorbing state that repeats forever, and a terminated step's
+return bootstraps from that state's value r_abs / (1 - gamma) instead of 0. r_abs is the
+reward of the discriminator's logit at the absorbing state. That state is one discrete
+state, so its logit is set to the optimum of the discriminator's loss there,
+log(p_expert / p_policy), where p is the fraction of each side's samples that are
+absorbing: expert, one absorbing sample per kept episode that ended in a termination,
+weighted 1/subsample against 1 per kept pair (so it is as frequent per pair as in the
+full episodes); policy, one per terminated step of the rollouts (a running average).
+A policy that ends episodes more often than the expert then gets r_abs below the
+equilibrium reward, one that ends them less often gets it above: neither surviving nor
+falling pays for itself. (Learned through the network as in DAC, with an indicator
+input, the logit there drifted with the weights: absorbing samples are ~0.2 % of a
+batch.) A time-limit truncation is not a termination and bootstraps from V(next_obs).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from gail_cli.bc import CloneLoss
 from gail_cli.config import DiscriminatorConfig
 from gail_cli.nets import Discriminator
 from gail_cli.normalization import ObservationNormalizer
@@ -65,11 +82,34 @@ def gradient_penalty(
     return (norm - 1.0).pow(2).mean()
 
 
+# floor of both absorbing fractions: with no terminations on either side the logit is 0
+ABSORBING_FLOOR = 1e-4
+# weight of the newest rollout in the running average of the policy's absorbing fraction
+ABSORBING_AVERAGE = 0.1
+
+
+def absorbing_logit(expert_fraction: float, policy_fraction: float) -> float:
+    """The discriminator loss's optimum at the absorbing state: log(p_expert / p_policy).
+
+    Fractions of each side's samples that are absorbing, each floored at ABSORBING_FLOOR.
+    """
+    floor = ABSORBING_FLOOR
+    return math.log(max(expert_fraction, floor)) - math.log(max(policy_fraction, floor))
+
+
+def absorbing_value(reward: float, gamma: float) -> float:
+    """Discounted return of an absorbing state of per-step ``reward``, forever: r / (1 - γ)."""
+    return reward / (1.0 - gamma)
+
+
 class GAIL:
     """The GAIL learner: discriminator steps, then PPO on the discriminator's reward.
 
     expert_obs (M, obs_dim) raw and expert_actions (M, act_dim) bounded live on the
     learner's device; they are normalized with the shared transform at sampling time.
+    With config.absorbing (see the module docstring), expert_absorbing is the number of
+    kept expert episodes that ended in a termination, each an absorbing sample of weight
+    absorbing_weight (1 / subsample) against 1 for each of the M pairs.
     """
 
     def __init__(
@@ -82,15 +122,24 @@ class GAIL:
         expert_actions: torch.Tensor,
         action_low: torch.Tensor,
         action_high: torch.Tensor,
+        expert_absorbing: int = 0,
+        absorbing_weight: float = 1.0,
+        clone: CloneLoss | None = None,
     ) -> None:
         self.ppo, self.disc, self.config, self.normalizer = ppo, disc, config, normalizer
         self.expert_obs, self.expert_actions = expert_obs, expert_actions
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
+        self.clone = clone  # a decaying behavioral-cloning term after each PPO update
+        absorbing = expert_absorbing * absorbing_weight
+        self.expert_absorbing_fraction = absorbing / (expert_obs.shape[0] + absorbing)
+        self.policy_absorbing_fraction: float | None = None  # running average
 
     def set_lr_fraction(self, fraction: float) -> None:
         """PPO's schedule; the discriminator's lr decays linearly too when lr_decay is on."""
         self.ppo.set_lr_fraction(fraction)
+        if self.clone is not None:
+            self.clone.set_fraction(fraction)
         scale = max(fraction, 0.0) if self.config.lr_decay else 1.0
         for group in self.disc_optim.param_groups:
             group["lr"] = self.config.lr * scale
@@ -114,6 +163,19 @@ class GAIL:
             max_batchsize=self.ppo.config.max_batchsize,
         )
         return policy_reward(logits, self.config.reward_form).view(lead)
+
+    def absorbing_reward(self, terminations: int, steps: int) -> float:
+        """Fold a rollout of ``steps`` env steps with ``terminations`` into the policy's
+        absorbing fraction; returns r_abs, the reward of the absorbing state's logit."""
+        fraction = terminations / (steps + terminations)
+        average = self.policy_absorbing_fraction
+        self.policy_absorbing_fraction = (
+            fraction
+            if average is None
+            else (1 - ABSORBING_AVERAGE) * average + ABSORBING_AVERAGE * fraction
+        )
+        logit = absorbing_logit(self.expert_absorbing_fraction, self.policy_absorbing_fraction)
+        return float(policy_reward(torch.tensor(logit), self.config.reward_form))
 
     def update_discriminator(
         self, policy_obs: torch.Tensor, policy_actions: torch.Tensor
@@ -164,15 +226,38 @@ class GAIL:
         disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
         disc_time = time.perf_counter() - start
         rewards = self.reward(obs, env_actions)
+        extra: dict[str, float] = {}
+        terminal_value = 0.0
+        if self.config.absorbing:
+            terminations = int(rollout.terminated.sum())
+            extra["absorbing_reward"] = self.absorbing_reward(terminations, rollout.num_steps)
+            terminal_value = absorbing_value(extra["absorbing_reward"], self.ppo.config.gamma)
         stats = self.ppo.update(
-            obs, next_obs, rollout.actions, rewards, rollout.terminated, rollout.truncated
+            obs,
+            next_obs,
+            rollout.actions,
+            rewards,
+            rollout.terminated,
+            rollout.truncated,
+            terminal_value=terminal_value,
         )
+        if self.clone is not None and self.ppo.train_actor:
+            extra["bc_loss"] = self.clone.step()
         stats["train_time"] = time.perf_counter() - start
         stats["disc_time"] = disc_time
-        return {**stats, **disc_stats, "disc_reward": float(rewards.mean())}
+        return {**stats, **disc_stats, "disc_reward": float(rewards.mean()), **extra}
 
     def state_dict(self) -> dict[str, object]:
-        return {"disc_optim": self.disc_optim.state_dict()}
+        state: dict[str, object] = {
+            "disc_optim": self.disc_optim.state_dict(),
+            "policy_absorbing_fraction": self.policy_absorbing_fraction,
+        }
+        if self.clone is not None:
+            state["clone"] = self.clone.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.disc_optim.load_state_dict(state["disc_optim"])  # type: ignore[arg-type]
+        self.policy_absorbing_fraction = state.get("policy_absorbing_fraction")  # type: ignore[assignment]
+        if self.clone is not None and "clone" in state:
+            self.clone.load_state_dict(state["clone"])  # type: ignore[arg-type]

@@ -31,17 +31,20 @@ def compute_gae(
     done: torch.Tensor,
     gamma: float,
     gae_lambda: float,
+    terminal_value: float = 0.0,
 ) -> torch.Tensor:
     """Generalized advantage estimates, all arguments and the result of shape (T, N).
 
     ``next_values`` are V(s_{t+1}) of the true next (or final) observation: a truncated
-    step bootstraps from it, a terminated step does not. ``done`` (terminated or
-    truncated) stops the recursion across episode boundaries; the rollout's last step
-    bootstraps from V(s_T) and has no successor advantage.
+    step bootstraps from it, a terminated step from ``terminal_value`` instead (the value
+    of what follows a termination, in reward units: 0 for a plain end, r_abs / (1 - gamma)
+    for an absorbing state of reward r_abs). ``done`` (terminated or truncated) stops the
+    recursion across episode boundaries; the rollout's last step bootstraps from V(s_T)
+    and has no successor advantage.
     """
-    not_terminated = 1.0 - terminated.float()
     not_done = 1.0 - done.float()
-    deltas = (rewards + gamma * next_values * not_terminated - values).cpu().numpy()
+    bootstrap = torch.where(terminated, torch.full_like(next_values, terminal_value), next_values)
+    deltas = (rewards + gamma * bootstrap - values).cpu().numpy()
     decay = (gamma * gae_lambda * not_done).cpu().numpy()
     advantages = np.zeros_like(deltas)
     running = np.zeros(deltas.shape[1], dtype=deltas.dtype)
@@ -129,6 +132,7 @@ class PPO:
         terminated: torch.Tensor,
         done: torch.Tensor,
         update_return_stats: bool,
+        terminal_value: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Advantages (B,), value targets (B,) and current values (B,), in critic units.
 
@@ -149,6 +153,7 @@ class PPO:
             done,
             cfg.gamma,
             cfg.gae_lambda,
+            terminal_value,
         ).flatten()
         returns = advantages + values * std
         if cfg.return_scaling:
@@ -189,11 +194,14 @@ class PPO:
         rewards: torch.Tensor,
         terminated: torch.Tensor,
         truncated: torch.Tensor,
+        terminal_value: float = 0.0,
     ) -> dict[str, SummaryStats | float | int]:
         """Run repeat_per_collect epochs of minibatch PPO on one rollout.
 
         obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) unbounded;
-        rewards, terminated, truncated: (T, N). Returns the seed's PPO statistics.
+        rewards, terminated, truncated: (T, N); terminal_value: the return (reward units)
+        a terminated step bootstraps from (see compute_gae). Returns the seed's PPO
+        statistics.
         """
         cfg = self.config
         start = time.perf_counter()
@@ -208,7 +216,13 @@ class PPO:
         for repeat in range(cfg.repeat_per_collect):
             if repeat == 0 or cfg.recompute_advantage:
                 advantages, targets, old_values = self.advantages_and_returns(
-                    obs, next_obs, rewards, terminated, done, update_return_stats=repeat == 0
+                    obs,
+                    next_obs,
+                    rewards,
+                    terminated,
+                    done,
+                    update_return_stats=repeat == 0,
+                    terminal_value=terminal_value,
                 )
             # one gather per tensor per epoch; minibatches are then free views
             order = torch.randperm(size, device=self.device)

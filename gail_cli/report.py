@@ -9,6 +9,11 @@ metrics.json (still running, or stopped) counts with its latest TensorBoard valu
 marked partial. Writes report.md and one learning-curve PNG per env (eval return against
 env steps: mean over seeds and min–max band, expert return dashed) into --out (default:
 the sweep directory).
+
+``--baseline DIR`` names a second sweep (e.g. behavioral cloning alone, from
+``benchmarks/learning.py --bc-baseline``): each row then also shows the final normalized
+return of the baseline runs of the same env and ``dataset.*`` overrides, and each plot
+draws that level as a horizontal dotted line.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from gail_cli.errors import GailError, first_sentence
 PROGRAM = "gail-report"
 EXIT_BAD_INPUT = 2
 CURVE_TAG = "eval/return"
+NORMALIZED_TAG = "eval/normalized_return"
+LAST_EVALS = 3  # the "last evaluations" column averages this many final evaluations
 # Overrides that name the row (env) or are averaged over (seed) rather than a config.
 IDENTITY_KEYS = frozenset({"env", "env.id", "seed"})
 
@@ -55,6 +62,19 @@ class Run:
     finished: bool
     final: dict[str, float]
     curve: Curve = field(default_factory=list)
+    normalized_curve: Curve = field(default_factory=list)
+
+    @property
+    def dataset_key(self) -> tuple[str, str]:
+        """(env, its dataset.* overrides): what a baseline run is matched on."""
+        items = sorted((k, v) for k, v in self.overrides.items() if k.startswith("dataset."))
+        return self.env, ",".join(f"{k}={v}" for k, v in items)
+
+    def last_evals(self, count: int = LAST_EVALS) -> float | None:
+        """Mean normalized return of the run's last ``count`` evaluations (fewer if it has
+        fewer), None when it has none."""
+        values = _finite(v for _, v in self.normalized_curve[-count:])
+        return float(np.mean(values)) if values else None
 
     @property
     def expert_return(self) -> float | None:
@@ -124,7 +144,16 @@ def read_run(run_dir: Path) -> Run:
             final["time/wall_s"] = span_s
         finished = False
     rest = {k: v for k, v in overrides.items() if k not in IDENTITY_KEYS}
-    return Run(run_dir, env, seed, rest, finished, final, scalars.get(CURVE_TAG, []))
+    return Run(
+        run_dir,
+        env,
+        seed,
+        rest,
+        finished,
+        final,
+        scalars.get(CURVE_TAG, []),
+        scalars.get(NORMALIZED_TAG, []),
+    )
 
 
 def find_runs(sweep_dir: Path) -> tuple[list[Run], list[str]]:
@@ -210,9 +239,35 @@ def group_runs(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:
     return dict(sorted(groups.items()))
 
 
-def table(runs: Sequence[Run]) -> str:
-    """Markdown table: one row per (env, config), mean ± std over the group's seeds."""
-    header = ("env", "config", "seeds", "eval return", "normalized return", "env steps", "wall")
+def baseline_levels(baseline: Sequence[Run]) -> dict[tuple[str, str], list[float]]:
+    """Final normalized returns of the baseline runs, by (env, dataset overrides)."""
+    levels: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for run in baseline:
+        value = run.final.get(NORMALIZED_TAG)
+        if value is not None and math.isfinite(value):
+            levels[run.dataset_key].append(value)
+    return dict(levels)
+
+
+def table(runs: Sequence[Run], baseline: Sequence[Run] = ()) -> str:
+    """Markdown table: one row per (env, config), mean ± std over the group's seeds.
+
+    Columns: final eval return and normalized return, the mean normalized return of the
+    last LAST_EVALS evaluations, the baseline's final normalized return (with a baseline),
+    env steps, wall-clock seconds per run.
+    """
+    levels = baseline_levels(baseline)
+    header = (
+        "env",
+        "config",
+        "seeds",
+        "eval return",
+        "normalized return",
+        f"last {LAST_EVALS} evals (normalized)",
+        *(("baseline (normalized)",) if baseline else ()),
+        "env steps",
+        "wall",
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (env, config), members in group_runs(runs).items():
         members = sorted(members, key=lambda r: _seed_order(r.seed))
@@ -227,8 +282,12 @@ def table(runs: Sequence[Run]) -> str:
             span = f"{min(steps):,}–{max(steps):,}"
         walls = _finite(r.final.get("time/wall_s") for r in members)
         ret = mean_std((r.final.get("eval/return") for r in members), 1)
-        norm = mean_std((r.final.get("eval/normalized_return") for r in members), 3)
-        lines.append(f"| {env} | {config} | {seeds} | {ret} | {norm} | {span} | {_wall(walls)} |")
+        norm = mean_std((r.final.get(NORMALIZED_TAG) for r in members), 3)
+        last = mean_std((r.last_evals() for r in members), 3)
+        cells = [env, config, seeds, ret, norm, last]
+        if baseline:
+            cells.append(mean_std(levels.get(members[0].dataset_key, []), 3))
+        lines.append("| " + " | ".join([*cells, span, _wall(walls)]) + " |")
     return "\n".join(lines)
 
 
@@ -242,8 +301,9 @@ def _band(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
 
 
-def plot_curves(runs: Sequence[Run], out_dir: Path) -> list[Path]:
-    """One PNG per env: eval return vs env steps, one line (mean) and band per config."""
+def plot_curves(runs: Sequence[Run], out_dir: Path, baseline: Sequence[Run] = ()) -> list[Path]:
+    """One PNG per env: eval return vs env steps, one line (mean) and band per config;
+    the baseline's final return (mean over its seeds) as a dotted line per dataset."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -264,6 +324,18 @@ def plot_curves(runs: Sequence[Run], out_dir: Path) -> list[Path]:
             (line,) = ax.plot(grid, mean, marker="o", markersize=3, label=label)
             if len(with_data) > 1:
                 ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+            level = _finite(
+                b.final.get("eval/return")
+                for b in baseline
+                if b.dataset_key == with_data[0].dataset_key
+            )
+            if level:
+                ax.axhline(
+                    float(np.mean(level)),
+                    color=line.get_color(),
+                    linestyle=":",
+                    label=f"baseline, {config} ({np.mean(level):.0f})",
+                )
         experts = _finite(run.expert_return for members in groups.values() for run in members)
         if experts:
             expert = float(np.median(experts))
@@ -282,7 +354,9 @@ def plot_curves(runs: Sequence[Run], out_dir: Path) -> list[Path]:
     return written
 
 
-def render(sweep_dir: Path, runs: Sequence[Run], pngs: Sequence[Path]) -> str:
+def render(
+    sweep_dir: Path, runs: Sequence[Run], pngs: Sequence[Path], baseline: Sequence[Run] = ()
+) -> str:
     """report.md: the sweep's folder name, what the runs share, the table, the plots.
 
     Paths appear as names only (the PNGs sit beside report.md).
@@ -299,7 +373,14 @@ def render(sweep_dir: Path, runs: Sequence[Run], pngs: Sequence[Path]) -> str:
     if common:
         shared = ", ".join(f"{k}={_short(v)}" for k, v in sorted(common.items()))
         lines += ["", f"Overrides shared by every run: {shared}"]
-    lines += ["", table(runs), ""]
+    if baseline:
+        lines += [
+            "",
+            f"Baseline: {len(baseline)} runs of {baseline[0].path.parent.resolve().name}, "
+            "matched on env and "
+            "dataset.* overrides (final normalized return, mean ± std over its seeds).",
+        ]
+    lines += ["", table(runs, baseline), ""]
     lines += [f"![{png.stem}]({png.name})" for png in pngs]
     return "\n".join(lines) + "\n"
 
@@ -314,13 +395,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="folder for report.md and the PNGs (default: the sweep dir)"
     )
+    parser.add_argument(
+        "--baseline", type=Path, help="a sweep to show beside each row (e.g. BC alone)"
+    )
     args = parser.parse_args(argv)
     try:
         runs, warnings = find_runs(args.sweep_dir)
+        baseline: list[Run] = []
+        if args.baseline is not None:
+            baseline, more = find_runs(args.baseline)
+            warnings += more
         out: Path = args.out or args.sweep_dir
         out.mkdir(parents=True, exist_ok=True)
-        pngs = plot_curves(runs, out)
-        report = render(args.sweep_dir, runs, pngs)
+        pngs = plot_curves(runs, out, baseline)
+        report = render(args.sweep_dir, runs, pngs, baseline)
         (out / "report.md").write_text(report)
     except GailError as exc:
         print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
@@ -331,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     for warning in warnings:
         print(f"{PROGRAM}: warning: {warning}", file=sys.stderr)
-    print(table(runs))
+    print(table(runs, baseline))
     print(f"\nwrote {out / 'report.md'} and {len(pngs)} plot(s) in {out}")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gail_cli.bc import behavior_clone
+from gail_cli.bc import CloneLoss, behavior_clone
 from gail_cli.config import PPOConfig
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
@@ -94,3 +94,34 @@ def test_the_actor_starts_after_a_critic_warmup_with_a_fresh_adams_step() -> Non
     after = torch.cat([p.detach().flatten() for p in actor.parameters()])
     largest = (after - before).abs().max().item()
     assert 0.5 * config.lr < largest <= config.lr * 1.001
+
+
+def test_clone_loss_weight_decays_linearly_to_zero_and_then_leaves_the_actor_alone() -> None:
+    ppo = _ppo()
+    obs, actions = _linear_expert()
+    normalizer = ObservationNormalizer(3, "expert")
+    normalizer.fit(obs.numpy())
+    clone = CloneLoss(ppo.actor, normalizer, obs, actions, coef=2.0, decay=0.5, steps=50)
+    weights = []
+    for remaining in (1.0, 0.75, 0.5, 0.2):
+        clone.set_fraction(remaining)
+        weights.append(clone.weight)
+    assert weights == [2.0, 1.0, 0.0, 0.0]  # 2 * (1 - spent / 0.5), floored at 0
+    assert clone.step() == 0.0
+    frozen = [p.detach().clone() for p in ppo.actor.parameters()]
+    _update(ppo)  # PPO's gradient views stay intact around the term's steps
+    moved = [p.detach().clone() for p in ppo.actor.parameters()]
+    assert any(not torch.equal(a, b) for a, b in zip(frozen, moved, strict=True))
+    clone.step()
+    assert all(torch.equal(a, p) for a, p in zip(moved, ppo.actor.parameters(), strict=True))
+    clone.set_fraction(1.0)
+
+    def mse() -> float:
+        with torch.no_grad():
+            return float((ppo.actor.mean_net(normalizer(obs)) - actions).pow(2).mean())
+
+    before = mse()
+    for _ in range(20):
+        clone.step()
+        _update(ppo)
+    assert mse() < before / 4  # the term pulls the mean toward the expert's actions

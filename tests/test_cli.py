@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import TINY, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -66,6 +68,38 @@ def test_gail_train_writes_every_tag_a_checkpoint_and_metrics(
     assert metrics["env_steps"] == 2048
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert "Traceback" not in result.stderr
+
+
+def test_subsampled_pairs_alone_feed_the_clone_and_the_expert_statistics(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    picks = ["dataset.num_trajectories=2", "dataset.subsample=20", "seed=3"]
+    result = run_cli(
+        "gail-train", f"dataset.path={expert_file}", *TINY, *picks, f"hydra.run.dir={run_dir}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "behavioral cloning: 20 steps on 10 expert transitions" in result.stdout
+    kept = load_expert_data(expert_file, num_trajectories=2, subsample=20, seed=3)
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "last.pt", env_id="HalfCheetah-v4")
+    mean = checkpoint["agent"]["normalizer"]["mean"].numpy()
+    assert np.allclose(mean, kept.observations.mean(axis=0), atol=1e-5)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # normalized by the full returns of the 2 kept episodes, not by the kept rewards
+    normalized = metrics["eval/return"] / kept.mean_return
+    assert metrics["eval/normalized_return"] == pytest.approx(normalized, rel=1e-5)
+    assert kept.mean_return > 10 * float(kept.rewards.sum()) / kept.num_episodes
+
+
+def test_absorbing_states_run_end_to_end_on_a_terminating_env(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    picks = ["env=Hopper-v4", "discriminator.absorbing=true", "dataset.num_trajectories=2"]
+    result = run_cli("gail-train", *TINY, *picks, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train/absorbing_reward" in _scalar_tags(run_dir)
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "last.pt", env_id="Hopper-v4")
+    fraction = checkpoint["agent"]["learner"]["policy_absorbing_fraction"]
+    assert 0 < fraction < 0.5  # a barely trained Hopper falls within a few dozen steps
 
 
 def test_multirun_over_two_seeds_makes_two_run_directories(

@@ -426,3 +426,82 @@ def test_missing_parent_is_created_and_blocked_parent_is_refused(tmp_path: Path)
     path = blocker / "d.hdf5"
     _refusal(lambda: write_d4rl(path, **_arrays()), path, "cannot be written")
     _refusal(lambda: write_d4rl(tmp_path / "a", **_arrays()), tmp_path / "a", "is a directory")
+
+
+# -- subsampling ------------------------------------------------------------------------
+
+
+def _long_episodes(tmp_path: Path, lengths: list[int], terminated: list[bool]) -> Path:
+    """Episodes of the given lengths; observation row i holds i (to trace kept rows)."""
+    n = sum(lengths)
+    ends = np.cumsum(lengths) - 1
+    terminals, timeouts = np.zeros(n, bool), np.zeros(n, bool)
+    terminals[ends[terminated]] = True
+    timeouts[ends[~np.asarray(terminated)]] = True
+    path = tmp_path / "long.hdf5"
+    write_d4rl(
+        path,
+        observations=np.repeat(np.arange(n, dtype=np.float32)[:, None], OBS_DIM, axis=1),
+        actions=np.zeros((n, ACT_DIM), np.float32),
+        rewards=np.ones(n, np.float32),
+        terminals=terminals,
+        timeouts=timeouts,
+    )
+    return path
+
+
+@pytest.mark.parametrize("every", [1, 3, 20])
+def test_subsample_keeps_every_nth_pair_from_one_offset_per_episode(
+    tmp_path: Path, every: int
+) -> None:
+    lengths, terminated = [50, 41, 64], [True, False, True]
+    path = _long_episodes(tmp_path, lengths, terminated)
+    data = load_expert_data(path, subsample=every, seed=7)
+    rows = data.observations[:, 0].astype(int)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    ends = episode_ends(data.terminals, data.timeouts)
+    assert ends.size == len(lengths) and data.subsample == every
+    for e, (start, length) in enumerate(zip(starts, lengths, strict=True)):
+        kept = rows[(ends[e - 1] if e else 0) : ends[e]] - start
+        offset = kept[0]
+        assert 0 <= offset < every
+        assert np.array_equal(kept, np.arange(offset, length, every))
+        assert data.terminals[ends[e] - 1] == terminated[e]
+        assert data.timeouts[ends[e] - 1] != terminated[e]
+    # returns stay those of whole episodes (reward 1 per step), not of the kept pairs
+    assert data.episode_returns.tolist() == lengths
+    assert data.mean_return == pytest.approx(np.mean(lengths))
+    assert int(data.terminals.sum() + data.timeouts.sum()) == len(lengths)
+
+
+def test_subsample_offsets_follow_the_seed_and_compose_with_num_trajectories(
+    tmp_path: Path,
+) -> None:
+    path = _long_episodes(tmp_path, [200] * 6, [False] * 6)
+    firsts = {
+        seed: tuple(
+            load_expert_data(path, subsample=20, seed=seed).observations[::10, 0].astype(int)
+        )
+        for seed in range(4)
+    }
+    assert len(set(firsts.values())) > 1  # offsets differ between seeds
+    again = load_expert_data(path, subsample=20, seed=2).observations
+    assert tuple(again[::10, 0].astype(int)) == firsts[2]  # and repeat for one seed
+    cut = load_expert_data(path, num_trajectories=2, subsample=20, seed=2)
+    assert cut.num_transitions == 20 and cut.num_episodes == 2
+    assert np.array_equal(cut.observations, again[:20])
+    assert cut.episode_returns.tolist() == [200.0, 200.0]
+
+
+@pytest.mark.parametrize(
+    ("every", "fragment"),
+    [
+        (0, "positive integer"),
+        (-3, "positive integer"),
+        (True, "positive integer"),
+        (3, "longer than the shortest kept episode (2 steps); pass a number from 1 to 2"),
+    ],
+)
+def test_bad_subsample_is_refused(tmp_path: Path, every: object, fragment: str) -> None:
+    path = _write_raw(tmp_path / "d.hdf5", _arrays())
+    _refusal(lambda: load_expert_data(path, subsample=every), path, "dataset.subsample", fragment)  # type: ignore[arg-type]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from gail_cli.config import DiscriminatorConfig, PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.gail import (
+    ABSORBING_AVERAGE,
+    ABSORBING_FLOOR,
     GAIL,
+    absorbing_logit,
+    absorbing_value,
     accuracies,
     discriminator_loss,
     policy_reward,
@@ -40,7 +46,13 @@ def test_reward_is_stable_for_large_logits() -> None:
     assert reward[1].item() == pytest.approx(0.0, abs=1e-30)
 
 
-def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: float) -> GAIL:
+def _gail(
+    expert_obs: torch.Tensor,
+    expert_act: torch.Tensor,
+    expert_absorbing: int = 0,
+    absorbing_weight: float = 1.0,
+    **disc_kwargs: float,
+) -> GAIL:
     obs_dim, act_dim = expert_obs.shape[1], expert_act.shape[1]
     actor = GaussianActor(obs_dim, act_dim, [16])
     ppo = PPO(
@@ -60,6 +72,8 @@ def _gail(expert_obs: torch.Tensor, expert_act: torch.Tensor, **disc_kwargs: flo
         expert_act,
         action_low=-torch.ones(act_dim),
         action_high=torch.ones(act_dim),
+        expert_absorbing=expert_absorbing,
+        absorbing_weight=absorbing_weight,
     )
 
 
@@ -184,3 +198,84 @@ def test_discriminator_lr_follows_the_schedule_only_with_lr_decay(decay: bool) -
     expected = 0.25e-3 if decay else 1e-3
     assert [g["lr"] for g in gail.disc_optim.param_groups] == [pytest.approx(expected)]
     assert gail.ppo.optim.lr == pytest.approx(gail.ppo.config.lr)  # PPO's own lr_decay is off
+
+
+# -- absorbing states ---------------------------------------------------------------------
+
+
+def test_the_absorbing_logit_is_the_log_ratio_of_the_two_sides_fractions() -> None:
+    assert absorbing_logit(0.02, 0.01) == pytest.approx(math.log(2.0))
+    assert absorbing_logit(0.0, 0.0) == 0.0  # neither side ends: neutral
+    assert absorbing_logit(0.0, 0.01) == pytest.approx(math.log(ABSORBING_FLOOR / 0.01))
+
+
+def test_expert_absorbing_samples_weigh_one_over_subsample_against_each_pair() -> None:
+    # 40 kept pairs (every 20th step of 4 episodes of 200), 2 episodes terminated:
+    # 2 x (1/20) = 0.1 absorbing samples against 40 pairs, as in the full 800 steps
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=2, absorbing_weight=0.05)
+    assert gail.expert_absorbing_fraction == pytest.approx(0.1 / 40.1)
+    full = _gail(torch.randn(800, 3), torch.zeros(800, 2), expert_absorbing=2)
+    assert full.expert_absorbing_fraction == pytest.approx(2 / 802)
+
+
+def test_the_policy_fraction_is_a_running_average_over_rollouts() -> None:
+    gail = _gail(torch.randn(100, 3), torch.zeros(100, 2), expert_absorbing=1, absorbing=True)
+    expert = gail.expert_absorbing_fraction  # 1 / 101
+    reward = gail.absorbing_reward(terminations=1, steps=100)  # as often as the expert
+    assert gail.policy_absorbing_fraction == pytest.approx(expert)
+    assert reward == pytest.approx(math.log(2.0))  # gail form at D = 1/2
+    gail.absorbing_reward(terminations=5, steps=95)  # now 5 in 100
+    average = (1 - ABSORBING_AVERAGE) * expert + ABSORBING_AVERAGE * 0.05
+    assert gail.policy_absorbing_fraction == pytest.approx(average)
+    # ending episodes more often than the expert lowers the absorbing state's reward
+    assert gail.absorbing_reward(terminations=5, steps=95) < math.log(2.0)
+
+
+@pytest.mark.parametrize("form", ["gail", "airl"])
+def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -> None:
+    torch.manual_seed(0)
+    gail = _gail(
+        torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=3, absorbing=True, reward_form=form
+    )
+    passed: dict[str, object] = {}
+    ppo_update = gail.ppo.update
+
+    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+        passed.update(kwargs, terminated=args[4])
+        return ppo_update(*args, **kwargs)  # type: ignore[return-value]
+
+    gail.ppo.update = spy  # type: ignore[method-assign]
+    t, n = 4, 2
+    terminated = torch.zeros(t, n, dtype=torch.bool)
+    terminated[1, 0] = terminated[3, 1] = True
+    raw = torch.randn(t, n, 3)
+    stats = gail.update(
+        Rollout(
+            raw, raw, torch.zeros(t, n, 2), terminated, torch.zeros_like(terminated), raw[..., 0]
+        )
+    )
+    logit = absorbing_logit(3 / 43, 2 / 10)  # 2 terminations in 8 steps
+    r_abs = policy_reward(torch.tensor(logit), form).item()
+    assert stats["absorbing_reward"] == pytest.approx(r_abs, rel=1e-5)
+    gamma = gail.ppo.config.gamma
+    assert passed["terminal_value"] == pytest.approx(r_abs / (1 - gamma), rel=1e-5)
+    assert torch.equal(passed["terminated"], terminated)  # type: ignore[arg-type]
+    assert absorbing_value(2.0, 0.99) == pytest.approx(200.0)
+
+
+def test_without_absorbing_terminations_bootstrap_from_zero() -> None:
+    gail = _gail(torch.randn(40, 3), torch.zeros(40, 2), expert_absorbing=3)
+    passed: dict[str, object] = {}
+    ppo_update = gail.ppo.update
+
+    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+        passed.update(kwargs)
+        return ppo_update(*args, **kwargs)  # type: ignore[return-value]
+
+    gail.ppo.update = spy  # type: ignore[method-assign]
+    terminated = torch.ones(2, 2, dtype=torch.bool)
+    raw = torch.randn(2, 2, 3)
+    stats = gail.update(
+        Rollout(raw, raw, torch.zeros(2, 2, 2), terminated, ~terminated, raw[..., 0])
+    )
+    assert passed["terminal_value"] == 0.0 and "absorbing_reward" not in stats

@@ -39,6 +39,24 @@ def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:
     assert adv.squeeze(1).tolist() == pytest.approx([a0, a1, a2, a3], rel=1e-6)
 
 
+def test_gae_bootstraps_a_termination_from_the_terminal_value_and_a_truncation_from_v() -> None:
+    # as above, but what follows the termination is worth 5 (an absorbing state's value):
+    # only the terminated step changes; the truncated one still uses V(final obs) = 10
+    gamma, lam = 0.9, 0.8
+    rewards = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    values = torch.tensor([[0.5], [0.6], [0.7], [0.8]])
+    next_values = torch.tensor([[0.6], [10.0], [0.8], [99.0]])
+    terminated = torch.tensor([[False], [False], [False], [True]])
+    truncated = torch.tensor([[False], [True], [False], [False]])
+    done = terminated | truncated
+    args = (rewards, values, next_values, terminated, done, gamma, lam)
+    plain, absorbing = compute_gae(*args), compute_gae(*args, terminal_value=5.0)
+    change = absorbing - plain
+    assert change[3, 0].item() == pytest.approx(gamma * 5.0, rel=1e-6)
+    assert change[2, 0].item() == pytest.approx(gamma * lam * gamma * 5.0, rel=1e-6)
+    assert change[:2].abs().max().item() == 0.0  # the truncation cuts the recursion
+
+
 def test_gae_last_step_of_rollout_bootstraps_without_successor() -> None:
     rewards = torch.tensor([[1.0, 1.0]])
     values = torch.tensor([[0.0, 0.0]])

@@ -88,6 +88,8 @@ def _empty(path: Path) -> None:
         (_with_nan, [], "observations holds 1 NaN or infinite value(s)"),
         (_empty, [], "the dataset is empty"),
         (make_expert_file, ["dataset.num_trajectories=99"], "holds only 3 episodes"),
+        (make_expert_file, ["dataset.subsample=0"], "dataset.subsample=0 must be a positive"),
+        (make_expert_file, ["dataset.subsample=100000"], "longer than the shortest kept episode"),
     ],
 )
 def test_bad_expert_file_is_refused_before_training(
@@ -123,6 +125,7 @@ def test_bad_expert_file_is_refused_before_training(
         ("ppo.gamma=1.5", "ppo.gamma=1.5 is out of range: it must be in [0, 1]"),
         ("ppo.eps_clip=0", "ppo.eps_clip=0.0 is out of range: it must be > 0"),
         ("discriminator.disc_update_num=0", "discriminator.disc_update_num=0 is out of range"),
+        ("discriminator.absorbing=maybe", "discriminator.absorbing='maybe' has the wrong type"),
         ("ppo.batch_size=4096", "ppo.batch_size=4096 is larger than trainer.steps_per_collect"),
         ("trainer.total_env_steps=-5", "trainer.total_env_steps=-5 is out of range"),
         ("hydra.run.dir=/proc/no/such/dir", "No such file or directory: /proc/no"),

@@ -68,14 +68,16 @@ def test_table_and_plot_of_a_partial_sweep(
     text = capsys.readouterr().out
     rows = [line for line in text.splitlines() if line.startswith("| Hopper-v4 |")]
     # seeds 0, 1 finished at 80 and 100, seed 2 partial at its latest 40:
-    # mean 73.3, population std 24.9; env steps 2000 (partial) to 3000
+    # mean 73.3, population std 24.9; the last 3 evaluations average to 0.467, 0.6 and
+    # (seed 2 has only 2) 0.35: mean 0.472, std 0.102; env steps 2000 (partial) to 3000
     assert rows[1].startswith(
-        "| Hopper-v4 | default | 0,1,2 (1 partial) | 73.3 ± 24.9 | 0.733 ± 0.249 | 2,000–3,000 |"
+        "| Hopper-v4 | default | 0,1,2 (1 partial) | 73.3 ± 24.9 | 0.733 ± 0.249 "
+        "| 0.472 ± 0.102 | 2,000–3,000 |"
     )
     # the config column names only what differs within the sweep; floats are shortened
     assert rows[0].startswith(
         "| Hopper-v4 | dataset.num_trajectories=4,ppo.lr=0.0001235 | 0 | 7.0 ± 0.0 "
-        "| 0.070 ± 0.000 | 3,000 | 2 min |"
+        "| 0.070 ± 0.000 | 0.060 ± 0.000 | 3,000 | 2 min |"
     )
     report = (out / "report.md").read_text()
     assert "4 runs (3 finished, 1 partial)" in report
@@ -86,13 +88,31 @@ def test_table_and_plot_of_a_partial_sweep(
     assert not (sweep / "report.md").exists()
 
 
+def test_a_baseline_sweep_is_shown_beside_the_rows_of_its_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep, bc, out = tmp_path / "sweep", tmp_path / "bc", tmp_path / "out"
+    _fake_sweep(sweep)
+    picks = ["env=Hopper-v4", "dataset.num_trajectories=4"]
+    _fake_run(bc, "0", [*picks, "seed=0"], [30.0], True)
+    _fake_run(bc, "1", [*picks, "seed=1"], [50.0], True)
+    _fake_run(bc, "2", ["env=Hopper-v4", "dataset.num_trajectories=9", "seed=0"], [90.0], True)
+    assert main([str(sweep), "--out", str(out), "--baseline", str(bc)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| Hop")]
+    # the 4-trajectory row gets the mean of its two baseline seeds, the default row none
+    assert "| 0.070 ± 0.000 | 0.060 ± 0.000 | 0.400 ± 0.100 | 3,000 |" in rows[0]
+    assert "| 0.472 ± 0.102 | – | 2,000–3,000 |" in rows[1]
+    assert "Baseline: 3 runs of" in (out / "report.md").read_text()
+
+
 def test_report_goes_into_the_sweep_dir_by_default(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _fake_run(tmp_path, "0_seed=0", ["seed=0"], [1.0, 2.0], True)
     assert main([str(tmp_path)]) == 0
-    assert "| Hopper-v4 | default | 0 | 2.0 ± 0.0 | 0.020 ± 0.000 | 2,000 | 2 min |" in (
-        capsys.readouterr().out
+    assert (
+        "| Hopper-v4 | default | 0 | 2.0 ± 0.0 | 0.020 ± 0.000 | 0.015 ± 0.000 | 2,000 | 2 min |"
+        in (capsys.readouterr().out)
     )
     assert (tmp_path / "report.md").is_file() and (tmp_path / "curves_Hopper-v4.png").is_file()
 
@@ -102,7 +122,7 @@ def test_a_run_that_has_logged_nothing_yet_is_listed_as_partial(
 ) -> None:
     _fake_run(tmp_path, "0_seed=0", ["seed=0"], [], False)
     assert main([str(tmp_path)]) == 0
-    assert "| Hopper-v4 | default | 0 (1 partial) | – | – | – | – |" in capsys.readouterr().out
+    assert "| Hopper-v4 | default | 0 (1 partial) | – | – | – | – | – |" in capsys.readouterr().out
 
 
 def test_bad_sweep_directories_are_one_line_errors(
