@@ -1,7 +1,8 @@
-"""Behavioral cloning: fit the actor's mean action to the expert's before GAIL starts.
+"""Behavioral cloning: fit the actor to the expert's actions before GAIL starts.
 
-A warm start, not a learner: it spends no env steps. The actor's log std is left as
-configured, so PPO explores around the cloned mean from the first rollout on.
+A warm start, not a learner: it spends no env steps. A Gaussian actor's mean is fitted
+by mean squared error and its log std left as configured, so PPO explores around the
+cloned mean from the first rollout on; a categorical actor's logits by cross-entropy.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import torch
 
 from gail_cli.agent import Agent
 from gail_cli.data import ExpertData
-from gail_cli.nets import GaussianActor
+from gail_cli.nets import Actor
 from gail_cli.normalization import ObservationNormalizer
 
 BC_BATCH_SIZE = 256
@@ -18,37 +19,37 @@ BC_LR = 1e-3
 
 
 def behavior_clone(
-    actor: GaussianActor,
+    actor: Actor,
     normalizer: ObservationNormalizer,
     expert_obs: torch.Tensor,
     expert_actions: torch.Tensor,
     steps: int,
 ) -> tuple[float, float]:
-    """Regress the actor's mean on expert actions by mean squared error, in place.
+    """Fit the actor to expert actions by its ``clone_loss``, in place.
 
     expert_obs: (N, obs_dim) raw observations; expert_actions: (N, act_dim) as the env
-    received them. Runs ``steps`` Adam steps on minibatches of ``BC_BATCH_SIZE`` drawn
-    with torch's global generator (seeded by the run's seed). Returns the mean squared
-    error per action dimension on the whole expert set before and after, for the log.
+    received them (one-hot rows for discrete actions). Runs ``steps`` Adam steps on
+    minibatches of ``BC_BATCH_SIZE`` drawn with torch's global generator (seeded by the
+    run's seed). Returns the loss (mean squared error per action dimension, or
+    cross-entropy in nats) on the whole expert set before and after, for the log.
     """
     obs = normalizer(expert_obs)
-    mean_net = actor.mean_net
-    optimizer = torch.optim.Adam(mean_net.parameters(), lr=BC_LR)
+    optimizer = torch.optim.Adam(actor.clone_net().parameters(), lr=BC_LR)
 
-    def full_mse() -> float:
+    def full_loss() -> float:
         with torch.no_grad():
-            return float((mean_net(obs) - expert_actions).pow(2).mean())
+            return float(actor.clone_loss(obs, expert_actions))
 
-    before = full_mse()
+    before = full_loss()
     for _ in range(steps):
         idx = torch.randint(len(obs), (BC_BATCH_SIZE,), device=obs.device)
-        loss = (mean_net(obs[idx]) - expert_actions[idx]).pow(2).mean()
+        loss = actor.clone_loss(obs[idx], expert_actions[idx])
         # in place: the .grad tensors are views of PPO's flat gradient (ppo.flatten_parameters)
         optimizer.zero_grad(set_to_none=False)
         loss.backward()
         optimizer.step()
     optimizer.zero_grad(set_to_none=False)
-    return before, full_mse()
+    return before, full_loss()
 
 
 def warm_start(agent: Agent, expert: ExpertData, steps: int) -> str:
@@ -70,5 +71,5 @@ def warm_start(agent: Agent, expert: ExpertData, steps: int) -> str:
     )
     return (
         f"behavioral cloning: {steps} steps on {expert.num_transitions} expert transitions, "
-        f"action MSE {before:.4f} -> {after:.4f}"
+        f"{agent.actor.CLONE_LOSS_NAME} {before:.4f} -> {after:.4f}"
     )
