@@ -275,9 +275,16 @@ def test_cartpole_expert_collect_train_eval_and_resume(tmp_path: Path) -> None:
     result = run_cli("gail-expert", *TINY_CARTPOLE, f"hydra.run.dir={expert_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     demo = tmp_path / "demo.hdf5"
-    result = run_cli("gail-collect", f"checkpoint={expert_dir}", "episodes=3", f"out={demo}")
+    result = run_cli(
+        "gail-collect",
+        f"checkpoint={expert_dir}",
+        "episodes=3",
+        f"out={demo}",
+        "next_observations=false",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with h5py.File(demo) as f:
+        assert "next_observations" not in f
         assert f["actions"].dtype.kind == "i" and f["actions"].ndim == 1
         assert set(np.unique(f["actions"][()])) <= {0, 1}
     run_dir = tmp_path / "gail"
