@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import torch
 
-from gail_cli.nets import Critic, Discriminator, GaussianActor
+from gail_cli.nets import Actor, Critic, Discriminator
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO
 from gail_cli.stats import SummaryStats
@@ -33,7 +33,7 @@ class Learner(Protocol):
 
 @dataclass
 class Agent:
-    actor: GaussianActor
+    actor: Actor
     critic: Critic
     normalizer: ObservationNormalizer
     ppo: PPO

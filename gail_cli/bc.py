@@ -1,7 +1,8 @@
-"""Behavioral cloning: fit the actor's mean action to the expert's before GAIL starts.
+"""Behavioral cloning: fit the actor to the expert's actions before GAIL starts.
 
-A warm start, not a learner: it spends no env steps. The actor's log std is left as
-configured, so PPO explores around the cloned mean from the first rollout on.
+A warm start, not a learner: it spends no env steps. A Gaussian actor's mean is fitted
+by mean squared error and its log std left as configured, so PPO explores around the
+cloned mean from the first rollout on; a categorical actor's logits by cross-entropy.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import torch
 
 from gail_cli.agent import Agent
 from gail_cli.data import ExpertData
-from gail_cli.nets import GaussianActor
+from gail_cli.nets import Actor
 from gail_cli.normalization import ObservationNormalizer
 
 BC_BATCH_SIZE = 256
@@ -18,54 +19,69 @@ BC_LR = 1e-3
 
 
 def behavior_clone(
-    actor: GaussianActor,
+    actor: Actor,
     normalizer: ObservationNormalizer,
     expert_obs: torch.Tensor,
     expert_actions: torch.Tensor,
     steps: int,
 ) -> tuple[float, float]:
-    """Regress the actor's mean on expert actions by mean squared error, in place.
+    """Fit the actor to expert actions by its ``clone_loss``, in place.
 
     expert_obs: (N, obs_dim) raw observations; expert_actions: (N, act_dim) as the env
-    received them. Runs ``steps`` Adam steps on minibatches of ``BC_BATCH_SIZE`` drawn
-    with torch's global generator (seeded by the run's seed). Returns the mean squared
-    error per action dimension on the whole expert set before and after, for the log.
+    received them (one-hot rows for discrete actions). Runs ``steps`` Adam steps on
+    minibatches of ``BC_BATCH_SIZE`` drawn with torch's global generator (seeded by the
+    run's seed). Returns the loss (mean squared error per action dimension, or
+    cross-entropy in nats) on the whole expert set before and after, for the log.
     """
     obs = normalizer(expert_obs)
-    mean_net = actor.mean_net
-    optimizer = torch.optim.Adam(mean_net.parameters(), lr=BC_LR)
+    optimizer = torch.optim.Adam(actor.clone_net().parameters(), lr=BC_LR)
 
-    def full_mse() -> float:
+    def full_loss() -> float:
         with torch.no_grad():
-            return float((mean_net(obs) - expert_actions).pow(2).mean())
+            return float(actor.clone_loss(obs, expert_actions))
 
-    before = full_mse()
+    before = full_loss()
+    fit_minibatches(actor, optimizer, obs, expert_actions, steps)
+    return before, full_loss()
+
+
+def fit_minibatches(
+    actor: Actor,
+    optimizer: torch.optim.Optimizer,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    steps: int,
+) -> torch.Tensor:
+    """``steps`` optimizer steps of ``actor.clone_loss`` on random minibatches of
+    BC_BATCH_SIZE rows of obs (N, obs_dim, normalized) and actions (N, act_dim); returns
+    the last minibatch's loss (0-d, detached; 0 when steps is 0)."""
+    loss = torch.zeros(())
     for _ in range(steps):
         idx = torch.randint(len(obs), (BC_BATCH_SIZE,), device=obs.device)
-        loss = (mean_net(obs[idx]) - expert_actions[idx]).pow(2).mean()
+        loss = actor.clone_loss(obs[idx], actions[idx])
         # in place: the .grad tensors are views of PPO's flat gradient (ppo.flatten_parameters)
         optimizer.zero_grad(set_to_none=False)
         loss.backward()
         optimizer.step()
     optimizer.zero_grad(set_to_none=False)
-    return before, full_mse()
+    return loss.detach()
 
 
 class CloneLoss:
     """A behavioral-cloning term that decays: it keeps the actor near the expert's actions
     early in GAIL and lets go as the discriminator's reward takes over.
 
-    After each PPO update, ``steps`` Adam steps of mean squared error between the actor's
-    mean on expert observations (normalized by the shared transform) and the expert's
-    actions, minibatches of BC_BATCH_SIZE, at learning rate BC_LR * weight. The weight is
-    ``coef`` at the start and falls linearly to 0 once ``decay`` of the budget (a fraction
-    in (0, 1]) is spent: weight = coef * max(0, 1 - spent / decay).
+    After each PPO update, ``steps`` Adam steps of the actor's ``clone_loss`` (mean squared
+    error of a Gaussian's mean, cross-entropy of a categorical's logits) on expert
+    observations normalized by the shared transform, minibatches of BC_BATCH_SIZE, at
+    learning rate BC_LR * weight. The weight is ``coef`` at the start and falls linearly
+    to 0 once ``decay`` of the budget (a fraction in (0, 1]) is spent: weight = coef * max(0, 1 - spent / decay).
     expert_obs: (M, obs_dim) raw; expert_actions: (M, act_dim) as the env received them.
     """
 
     def __init__(
         self,
-        actor: GaussianActor,
+        actor: Actor,
         normalizer: ObservationNormalizer,
         expert_obs: torch.Tensor,
         expert_actions: torch.Tensor,
@@ -77,7 +93,7 @@ class CloneLoss:
         self.expert_obs, self.expert_actions = expert_obs, expert_actions
         self.coef, self.decay, self.steps = coef, decay, steps
         self.weight = coef
-        self.optimizer = torch.optim.Adam(actor.mean_net.parameters(), lr=BC_LR * coef)
+        self.optimizer = torch.optim.Adam(actor.clone_net().parameters(), lr=BC_LR * coef)
 
     def set_fraction(self, remaining: float) -> None:
         """``remaining``: the fraction of the budget still to go (1 at the start)."""
@@ -86,21 +102,13 @@ class CloneLoss:
             group["lr"] = BC_LR * self.weight
 
     def step(self) -> float:
-        """Run the steps at the current weight; returns the last minibatch's MSE (0 when
-        the weight is 0 and nothing ran)."""
+        """Run the steps at the current weight; returns the last minibatch's clone loss (0
+        when the weight is 0 and nothing ran)."""
         if self.weight <= 0:
             return 0.0
         obs = self.normalizer(self.expert_obs)
-        mean_net, loss = self.actor.mean_net, torch.zeros(())
-        for _ in range(self.steps):
-            idx = torch.randint(len(obs), (BC_BATCH_SIZE,), device=obs.device)
-            loss = (mean_net(obs[idx]) - self.expert_actions[idx]).pow(2).mean()
-            # in place: the .grad tensors are views of PPO's flat gradient
-            self.optimizer.zero_grad(set_to_none=False)
-            loss.backward()
-            self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=False)
-        return float(loss.detach())
+        loss = fit_minibatches(self.actor, self.optimizer, obs, self.expert_actions, self.steps)
+        return float(loss)
 
     def state_dict(self) -> dict[str, object]:
         return {"optimizer": self.optimizer.state_dict()}
@@ -128,5 +136,5 @@ def warm_start(agent: Agent, expert: ExpertData, steps: int) -> str:
     )
     return (
         f"behavioral cloning: {steps} steps on {expert.num_transitions} expert transitions, "
-        f"action MSE {before:.4f} -> {after:.4f}"
+        f"{agent.actor.CLONE_LOSS_NAME} {before:.4f} -> {after:.4f}"
     )

@@ -40,7 +40,7 @@ from gail_cli.evaluation import (
 )
 from gail_cli.gail import GAIL
 from gail_cli.minari_store import resolve_minari_id
-from gail_cli.nets import Critic, Discriminator, GaussianActor
+from gail_cli.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO, PPOLearner
 from gail_cli.trainer import Progress, Trainer
@@ -150,6 +150,7 @@ def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
         env_id=spec.env_id,
         subsample=counts["subsample"],
         seed=cfg.seed,
+        discrete=spec.discrete,
     )
 
 
@@ -209,8 +210,11 @@ def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
     )
 
 
-def build_actor(settings: Settings, obs_dim: int, act_dim: int) -> GaussianActor:
+def build_actor(settings: Settings, obs_dim: int, act_dim: int, discrete: bool) -> Actor:
+    """The policy: a categorical head over act_dim actions (discrete), else a Gaussian."""
     net = settings.policy
+    if discrete:
+        return CategoricalActor(obs_dim, act_dim, net.hidden_sizes, net.activation)
     return GaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation, net.log_std_init)
 
 
@@ -221,7 +225,7 @@ def build_agent(
     expert: ExpertData | None,
 ) -> Agent:
     """Networks, transform and learner; GAIL when expert data is given, else plain PPO."""
-    actor = build_actor(settings, spec.obs_dim, spec.act_dim).to(device)
+    actor = build_actor(settings, spec.obs_dim, spec.act_dim, spec.discrete).to(device)
     net = settings.critic
     critic = Critic(spec.obs_dim, net.hidden_sizes, net.activation).to(device)
     normalizer = ObservationNormalizer(spec.obs_dim, settings.trainer.obs_normalization)
@@ -236,6 +240,8 @@ def build_agent(
         normalizer.fit(expert.observations)
     disc_config = settings.discriminator
     assert disc_config is not None
+    if spec.discrete:  # one-hot actions: no Gaussian exploration noise to imitate
+        disc_config = dataclasses.replace(disc_config, expert_action_noise=False)
     disc = Discriminator(
         spec.obs_dim,
         spec.act_dim,
@@ -261,7 +267,7 @@ def build_agent(
 
 def _clone_loss(
     trainer: TrainerConfig,
-    actor: GaussianActor,
+    actor: Actor,
     normalizer: ObservationNormalizer,
     expert: ExpertData,
     device: torch.device,
@@ -279,6 +285,13 @@ def _clone_loss(
     )
 
 
+def random_return(cfg: DictConfig) -> float | None:
+    """env.random_return: the env's mean return under uniformly random actions, which
+    normalized returns start from where set (null: normalize by the expert alone)."""
+    value = OmegaConf.select(cfg, "env.random_return")
+    return None if value is None else _coerce(value, float, "env.random_return")
+
+
 def data_dir() -> str:
     """Folder of shipped expert files: $GAIL_DATA_DIR, else the installed package's.
 
@@ -292,20 +305,23 @@ def data_dir() -> str:
 class Policy:
     """A trained policy rebuilt from a checkpoint: what gail-eval and gail-collect run."""
 
-    actor: GaussianActor
+    actor: Actor
     normalizer: ObservationNormalizer
     config: DictConfig
     env_id: str
     env_steps: int
     obs_dim: int
     act_dim: int
+    discrete: bool
 
 
 def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
     """Rebuild the actor and observation transform saved in a checkpoint payload."""
     cfg = OmegaConf.create(checkpoint["config"])
     settings = read_settings(cfg, imitation=False)
-    actor = build_actor(settings, checkpoint["obs_dim"], checkpoint["act_dim"]).to(device)
+    discrete = bool(checkpoint.get("discrete", False))  # absent: saved before discrete actions
+    actor = build_actor(settings, checkpoint["obs_dim"], checkpoint["act_dim"], discrete)
+    actor.to(device)
     actor.load_state_dict(checkpoint["agent"]["actor"])
     actor.eval()
     normalizer = ObservationNormalizer(checkpoint["obs_dim"], settings.trainer.obs_normalization)
@@ -318,6 +334,7 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
         checkpoint["env_steps"],
         checkpoint["obs_dim"],
         checkpoint["act_dim"],
+        discrete,
     )
 
 
@@ -365,10 +382,12 @@ def build_trainer(
         seed=seed,
         device=device,
         expert_return=expert.mean_return if expert is not None else None,
+        random_return=random_return(cfg),
         checkpoint_meta={
             "env_id": spec.env_id,
             "obs_dim": spec.obs_dim,
             "act_dim": spec.act_dim,
+            "discrete": spec.discrete,
             "mode": "gail" if imitation else "expert",
             "config": OmegaConf.to_yaml(cfg, resolve=True),
             "run_dir": str(run_dir.resolve()),

@@ -37,7 +37,10 @@ def collect_dataset(cfg: DictConfig) -> float:
         "policy_config": OmegaConf.to_yaml(policy.config),
     }
     assert result.transitions is not None
-    write_d4rl(out, **result.transitions, attrs=attrs, overwrite=bool(cfg.overwrite))
+    transitions = dict(result.transitions)
+    if not cfg.get("next_observations", True):
+        del transitions["next_observations"]
+    write_d4rl(out, **transitions, attrs=attrs, overwrite=bool(cfg.overwrite))
     print(
         f"wrote {out}: {episodes} episodes, {len(result.transitions['rewards'])} transitions, "
         f"return {mean:.1f} +- {std:.1f}",

@@ -38,7 +38,8 @@ class ExpertData:
     """Expert transitions, episodes laid end to end in file order.
 
     observations: (N, obs_dim) float32, the state each action was taken in.
-    actions: (N, act_dim) float32, as the env received them.
+    actions: (N, act_dim) float32, as the env received them; for a Discrete action space
+        of act_dim choices, the file's integer indices as one-hot rows.
     rewards: (N,) float32, the env's reward of each step.
     terminals: (N,) bool, True at the last step of an episode ended by termination.
     timeouts: (N,) bool, True at the last step of an episode ended by truncation (time
@@ -88,10 +89,13 @@ def load_expert_data(
     env_id: str | None = None,
     subsample: int | None = None,
     seed: int = 0,
+    discrete: bool = False,
 ) -> ExpertData:
     """Read and validate an expert file in the D4RL or Minari layout (detected).
 
     obs_dim / act_dim: the env's dimensions, checked against the file's when given.
+    discrete: the env's actions are Discrete(act_dim): the file must hold integer
+    indices in [0, act_dim), (N,) or (N, 1); they are returned one-hot.
     num_trajectories: keep only the first this many episodes (None: all).
     env_id: the env the data is for; it only names the env in error messages (a file
     whose ``env_id`` attribute differs is not refused: the caller may warn).
@@ -136,6 +140,12 @@ def load_expert_data(
         raise GailError(
             f"{where}: cannot be read ({first_sentence(exc)}); the file may be truncated or corrupt"
         ) from None
+    if discrete:
+        if act_dim is None:
+            raise ValueError("discrete=True needs act_dim, the number of actions")
+        arrays["actions"] = _one_hot_actions(arrays["actions"], act_dim, where, env_id)
+    else:
+        arrays["actions"] = arrays["actions"].astype(np.float32, copy=False)
     data = _validate(arrays, attrs, where, str(path), obs_dim, act_dim, num_trajectories, env_id)
     return data if subsample is None else subsample_pairs(data, subsample, seed, where)
 
@@ -185,6 +195,42 @@ def subsample_pairs(data: ExpertData, every: int, seed: int, where: str = "") ->
         timeouts=timeouts,
         subsample=every,
     )
+
+
+def _one_hot_actions(
+    actions: np.ndarray, num_actions: int, where: str, env_id: str | None
+) -> np.ndarray:
+    """Integer action indices (N,) or (N, 1) -> one-hot rows (N, num_actions) float32.
+
+    Float actions (a continuous-action file) and indices outside [0, num_actions) are
+    refused with one line.
+    """
+    env = f"env {env_id}" if env_id else "the env"
+    choices = f"{num_actions} discrete actions"
+    if actions.dtype.kind not in "iu":
+        raise GailError(
+            f"{where}: actions are {actions.dtype} values (continuous actions) but {env} has "
+            f"{choices}; pass a file of integer action indices (gail-collect writes one) "
+            "with dataset.path=<file>"
+        )
+    if actions.ndim == 2 and actions.shape[1] == 1:
+        actions = actions[:, 0]
+    if actions.ndim != 1:
+        raise GailError(
+            f"{where}: actions have shape {actions.shape}, but {env} has {choices}: "
+            "expected one integer index per step, (N,) or (N, 1)"
+        )
+    bad = (actions < 0) | (actions >= num_actions)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise GailError(
+            f"{where}: action index {int(actions[first])} at row {first} is out of range for "
+            f"{env}'s {num_actions} discrete actions (valid: 0 to {num_actions - 1}); pass "
+            "the dataset for this env with dataset.path=<file>"
+        )
+    one_hot = np.zeros((actions.shape[0], num_actions), dtype=np.float32)
+    one_hot[np.arange(actions.shape[0]), actions] = 1.0
+    return one_hot
 
 
 def episode_ends(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
@@ -237,6 +283,13 @@ def _column(array: np.ndarray, name: str, where: str) -> np.ndarray:
     return array
 
 
+def _read_actions(ds: h5py.Dataset) -> np.ndarray:
+    """Actions as stored: integer indices as int64, anything else as float32."""
+    if ds.dtype.kind in "iu":
+        return np.asarray(ds[()]).astype(np.int64, copy=False)
+    return _read_float(ds)
+
+
 def _read_flags(ds: h5py.Dataset, name: str, where: str) -> np.ndarray:
     return _column(np.asarray(ds[()]).astype(bool, copy=False), name, where)
 
@@ -252,7 +305,7 @@ def _read_d4rl(f: h5py.File, where: str) -> dict[str, np.ndarray]:
     ds = {k: _dataset(f, k, where) for k in D4RL_KEYS}
     return {
         "observations": _read_float(ds["observations"]),
-        "actions": _read_float(ds["actions"]),
+        "actions": _read_actions(ds["actions"]),
         "rewards": _column(_read_float(ds["rewards"]), "rewards", where),
         "terminals": _read_flags(ds["terminals"], "terminals", where),
         "timeouts": _read_flags(ds["timeouts"], "timeouts", where),
@@ -297,6 +350,7 @@ def _read_minari(f: h5py.File, where: str) -> dict[str, np.ndarray]:
     lengths: list[int] = []
     obs_tail: tuple[int, ...] | None = None
     act_tail: tuple[int, ...] | None = None
+    act_type: type = np.float32
     for name in names:
         obs_ds, act_ds = _minari_datasets(f, name, ("observations", "actions"), where)
         obs_shape, act_shape = obs_ds.shape, act_ds.shape
@@ -308,6 +362,8 @@ def _read_minari(f: h5py.File, where: str) -> dict[str, np.ndarray]:
                 f"{where}: '{name}' has {obs_shape[0]} observations for {steps} actions; "
                 "the Minari layout needs T+1 observations for T actions"
             )
+        if act_tail is None and act_ds.dtype.kind in "iu":
+            act_type = np.int64  # discrete actions: indices, read as integers
         obs_tail = obs_tail if obs_tail is not None else obs_shape[1:]
         act_tail = act_tail if act_tail is not None else act_shape[1:]
         if obs_shape[1:] != obs_tail or act_shape[1:] != act_tail:
@@ -318,7 +374,7 @@ def _read_minari(f: h5py.File, where: str) -> dict[str, np.ndarray]:
         lengths.append(steps)
     total = sum(lengths)
     obs = np.empty((total, *(obs_tail or ())), dtype=np.float32)
-    actions = np.empty((total, *(act_tail or ())), dtype=np.float32)
+    actions = np.empty((total, *(act_tail or ())), dtype=act_type)
     rewards = np.empty(total, dtype=np.float32)
     terminals = np.empty(total, dtype=bool)
     timeouts = np.empty(total, dtype=bool)
@@ -456,6 +512,19 @@ def _validate(
 # --------------------------------------------------------------------------- writing
 
 
+def _action_column(actions: np.ndarray, where: str) -> np.ndarray:
+    """Float actions (N, act_dim) as float32; integer indices (N,) as int64."""
+    if actions.dtype.kind in "iu":
+        actions = _column(actions.astype(np.int64, copy=False), "actions", where)
+    else:
+        actions = actions.astype(np.float32, copy=False)
+        if actions.ndim != 2:
+            raise GailError(
+                f"{where}: actions have shape {actions.shape}, expected (N, dim); nothing written"
+            )
+    return actions
+
+
 def write_d4rl(
     path: str | Path,
     observations: np.ndarray,
@@ -470,7 +539,8 @@ def write_d4rl(
     """Write a D4RL-layout file atomically (temporary file beside it, then rename).
 
     observations (N, obs_dim), actions (N, act_dim), rewards (N,), next_observations
-    (N, obs_dim) are stored as float32; terminals / timeouts (N,) as bool; every dataset
+    (N, obs_dim) are stored as float32, except integer actions (N,) (indices of a
+    Discrete space), stored as int64; terminals / timeouts (N,) as bool; every dataset
     gzip-compressed (level 4, shuffle). attrs become file attributes (str, int, float,
     bool), e.g. ``env_id`` and ``expert_mean_return``.
 
@@ -487,14 +557,14 @@ def write_d4rl(
         raise GailError(f"{where}: already exists; pass overwrite=true to replace it")
     columns = {
         "observations": np.asarray(observations, dtype=np.float32),
-        "actions": np.asarray(actions, dtype=np.float32),
+        "actions": _action_column(np.asarray(actions), where),
         "rewards": _column(np.asarray(rewards, dtype=np.float32), "rewards", where),
         "terminals": _column(np.asarray(terminals, dtype=bool), "terminals", where),
         "timeouts": _column(np.asarray(timeouts, dtype=bool), "timeouts", where),
     }
     if next_observations is not None:
         columns["next_observations"] = np.asarray(next_observations, dtype=np.float32)
-    for key in ("observations", "actions", "next_observations"):
+    for key in ("observations", "next_observations"):
         if key in columns and columns[key].ndim != 2:
             raise GailError(
                 f"{where}: {key} have shape {columns[key].shape}, expected (N, dim); "

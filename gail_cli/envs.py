@@ -15,20 +15,34 @@ from gymnasium.vector import AutoresetMode
 
 from gail_cli.config import VECTOR_MODES
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import GaussianActor
+from gail_cli.nets import Actor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.types import Rollout
 
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """What the learner needs to know of an environment's spaces."""
+    """What the learner needs to know of an environment's spaces.
+
+    act_dim is the width of a policy action row: the Box's dimension, or for a Discrete
+    space its number of choices (actions travel one-hot). action_low / action_high
+    (act_dim,) float32 bound the rows the discriminator sees: the Box bounds, or 0 and 1
+    for one-hot rows (so clipping leaves them unchanged).
+    """
 
     env_id: str
     obs_dim: int
     act_dim: int
-    action_low: np.ndarray  # (act_dim,) float32
-    action_high: np.ndarray  # (act_dim,) float32
+    action_low: np.ndarray
+    action_high: np.ndarray
+    discrete: bool = False
+
+    def env_action(self, actions: np.ndarray) -> np.ndarray:
+        """Policy actions (..., act_dim) as the env takes them: clipped to the Box bounds,
+        or the index (...,) int64 of each one-hot row for a Discrete space."""
+        if self.discrete:
+            return actions.argmax(-1)
+        return np.clip(actions, self.action_low, self.action_high)
 
 
 def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vector.VectorEnv:
@@ -77,15 +91,47 @@ def require_same_step_autoreset(envs: gym.vector.VectorEnv) -> None:
         )
 
 
+SUPPORTED_SPACES = "a flat Box observation space and a Box or Discrete action space"
+
+
 def env_spec(envs: gym.vector.VectorEnv, env_id: str) -> EnvSpec:
-    """Read the single-env spaces; only flat Box observations and actions are supported."""
+    """Read the single-env spaces: flat Box observations; Box or Discrete actions.
+
+    Anything else (images, Dict / Tuple, MultiDiscrete, MultiBinary, a Discrete space
+    not starting at 0) is refused with one line naming the space.
+    """
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
-    if not isinstance(obs_space, gym.spaces.Box) or not isinstance(act_space, gym.spaces.Box):
-        raise GailError(f"env {env_id}: only Box observation and action spaces are supported")
+    where = f"env.id={env_id}"
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise GailError(
+            f"{where}: its observation space {obs_space} is not supported; "
+            f"gail-cli needs {SUPPORTED_SPACES}"
+        )
+    if len(obs_space.shape) != 1:
+        raise GailError(
+            f"{where}: its observations have shape {obs_space.shape} (images or arrays); "
+            f"gail-cli needs {SUPPORTED_SPACES} (flatten them with a wrapper)"
+        )
+    obs_dim = int(obs_space.shape[0])
+    if isinstance(act_space, gym.spaces.Discrete):
+        if int(act_space.start) != 0:
+            raise GailError(
+                f"{where}: its action space {act_space} starts at {act_space.start}; "
+                f"gail-cli needs {SUPPORTED_SPACES} starting at 0"
+            )
+        n = int(act_space.n)
+        return EnvSpec(
+            env_id, obs_dim, n, np.zeros(n, np.float32), np.ones(n, np.float32), discrete=True
+        )
+    if not isinstance(act_space, gym.spaces.Box) or len(act_space.shape) != 1:
+        raise GailError(
+            f"{where}: its action space {act_space} is not supported; "
+            f"gail-cli needs {SUPPORTED_SPACES}"
+        )
     return EnvSpec(
         env_id=env_id,
-        obs_dim=int(np.prod(obs_space.shape)),
-        act_dim=int(np.prod(act_space.shape)),
+        obs_dim=obs_dim,
+        act_dim=int(act_space.shape[0]),
         action_low=act_space.low.astype(np.float32),
         action_high=act_space.high.astype(np.float32),
     )
@@ -102,7 +148,7 @@ class Collector:
         self,
         envs: gym.vector.VectorEnv,
         spec: EnvSpec,
-        actor: GaussianActor,
+        actor: Actor,
         normalizer: ObservationNormalizer,
         device: torch.device,
         seed: int,
@@ -127,7 +173,6 @@ class Collector:
         rewards = np.empty((steps_per_env, n), dtype=np.float32)
         terminated = np.empty((steps_per_env, n), dtype=bool)
         truncated = np.empty((steps_per_env, n), dtype=bool)
-        low, high = self.spec.action_low, self.spec.action_high
         policy_seconds = env_seconds = 0.0
         for t in range(steps_per_env):
             tick = time.perf_counter()
@@ -137,7 +182,7 @@ class Collector:
                 actions[t] = self.actor.sample(state).cpu().numpy()
             tock = time.perf_counter()
             step_obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
-                np.clip(actions[t], low, high)
+                self.spec.env_action(actions[t])
             )
             env_seconds += time.perf_counter() - tock
             policy_seconds += tock - tick
@@ -181,8 +226,9 @@ class Episodes:
     """Whole episodes played by a policy, one per env of the vector.
 
     returns, lengths: (E,). transitions (when recorded): D4RL-layout arrays with the
-    episodes laid end to end: observations (M, obs_dim), actions (M, act_dim) as the env
-    received them, rewards (M,), terminals (M,), timeouts (M,), next_observations.
+    episodes laid end to end: observations (M, obs_dim), actions as the env received
+    them ((M, act_dim) float for a Box, (M,) int64 indices for a Discrete space),
+    rewards (M,), terminals (M,), timeouts (M,), next_observations.
     """
 
     returns: np.ndarray
@@ -192,7 +238,7 @@ class Episodes:
 
 def play_episodes(
     envs: gym.vector.VectorEnv,
-    actor: GaussianActor,
+    actor: Actor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
     device: torch.device,
@@ -210,7 +256,7 @@ def play_episodes(
         with torch.inference_mode():
             state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
             action = actor(state) if deterministic else actor.sample(state)
-        env_action = np.clip(action.cpu().numpy(), spec.action_low, spec.action_high)
+        env_action = spec.env_action(action.cpu().numpy())
         next_obs, reward, terminated, truncated, info = envs.step(env_action)
         alive = ~finished
         returns += np.where(alive, reward, 0.0)
@@ -240,7 +286,7 @@ def _episode_arrays(steps: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray
 
 def record_video(
     env_id: str,
-    actor: GaussianActor,
+    actor: Actor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
     device: torch.device,
@@ -270,9 +316,7 @@ def record_video(
             with torch.inference_mode():
                 state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
                 action = actor(state[None])[0].cpu().numpy()
-            obs, _, terminated, truncated, _ = env.step(
-                np.clip(action, spec.action_low, spec.action_high)
-            )
+            obs, _, terminated, truncated, _ = env.step(spec.env_action(action))
             frames.append(env.render())
             done = terminated or truncated
     except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL

@@ -7,12 +7,13 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gail_cli.build import load_policy
+from gail_cli.build import load_policy, random_return
 from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.data import load_expert_data
 from gail_cli.envs import record_video
 from gail_cli.playback import positive_int, roll_out, setup
 from gail_cli.rendering import choose_gl_backend
+from gail_cli.stats import normalized_return
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> float:
@@ -31,13 +32,17 @@ def evaluate_checkpoint(cfg: DictConfig) -> float:
             obs_dim=policy.obs_dim,
             act_dim=policy.act_dim,
             env_id=policy.env_id,
+            discrete=policy.discrete,
         )
         expert_return = expert_data.mean_return
     spec, result = roll_out(policy, episodes, device, cfg)
     mean, std = float(result.returns.mean()), float(result.returns.std())
     line = f"{policy.env_id}: return {mean:.1f} +- {std:.1f} over {episodes} episodes"
     if expert_return:
-        line += f"; normalized {mean / expert_return:.3f} (expert {expert_return:.1f})"
+        random = random_return(policy.config)
+        score = normalized_return(mean, expert_return, random)
+        baseline = "" if random is None else f", random {random:.1f}"
+        line += f"; normalized {score:.3f} (expert {expert_return:.1f}{baseline})"
     print(line, flush=True)
     if cfg.video:
         run_dir = Path(HydraConfig.get().runtime.output_dir)  # never beside the checkpoint

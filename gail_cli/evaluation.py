@@ -23,7 +23,7 @@ import torch
 
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env, play_episodes
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import GaussianActor
+from gail_cli.nets import Actor
 from gail_cli.normalization import ObservationNormalizer
 
 # evaluation episodes are seeded with the run's seed + this, apart from training's
@@ -33,7 +33,7 @@ Result = tuple[int, np.ndarray]  # (env step of the snapshot, episode returns (E
 
 
 class Evaluator(Protocol):
-    def submit(self, step: int, actor: GaussianActor, normalizer: ObservationNormalizer) -> None:
+    def submit(self, step: int, actor: Actor, normalizer: ObservationNormalizer) -> None:
         """Evaluate the policy as it is now; ``step`` labels the result."""
 
     def poll(self) -> list[Result]:
@@ -54,7 +54,7 @@ class InlineEvaluator:
         self.envs, self.spec, self.device, self.seed = envs, spec, device, seed
         self.finished: list[Result] = []
 
-    def submit(self, step: int, actor: GaussianActor, normalizer: ObservationNormalizer) -> None:
+    def submit(self, step: int, actor: Actor, normalizer: ObservationNormalizer) -> None:
         episodes = play_episodes(self.envs, actor, normalizer, self.spec, self.device, self.seed)
         self.finished.append((step, episodes.returns))
 
@@ -93,7 +93,7 @@ class BackgroundEvaluator:
         self.writer = Connection(parent_write, readable=False)
         self.outstanding = 0
 
-    def submit(self, step: int, actor: GaussianActor, normalizer: ObservationNormalizer) -> None:
+    def submit(self, step: int, actor: Actor, normalizer: ObservationNormalizer) -> None:
         snapshot = (step, copy.deepcopy(actor).cpu(), normalizer)
         try:
             self.writer.send_bytes(pickle.dumps(snapshot))

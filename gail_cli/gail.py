@@ -187,7 +187,8 @@ class GAIL:
         cfg = self.config
         size = policy_obs.shape[0]
         slice_size = -(-size // cfg.disc_update_num)
-        per_step: dict[str, list[torch.Tensor]] = {"disc_loss": [], "acc_pi": [], "acc_exp": []}
+        names = ("disc_loss", "acc_pi", "acc_exp", "disc_logit_expert", "disc_logit_policy")
+        per_step: dict[str, list[torch.Tensor]] = {name: [] for name in names}
         for idx in torch.randperm(size, device=policy_obs.device).split(slice_size):
             expert_idx = torch.randint(
                 0, self.expert_obs.shape[0], (idx.numel(),), device=self.expert_obs.device
@@ -211,6 +212,8 @@ class GAIL:
             per_step["disc_loss"].append(loss.detach())
             per_step["acc_pi"].append(acc_pi)
             per_step["acc_exp"].append(acc_exp)
+            per_step["disc_logit_expert"].append(d_expert.detach().mean())
+            per_step["disc_logit_policy"].append(d_policy.detach().mean())
         return summarize(per_step)
 
     def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:

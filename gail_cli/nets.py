@@ -1,6 +1,9 @@
-"""The three networks: Gaussian MLP actor, MLP critic, MLP discriminator.
+"""The networks: actor (Gaussian or categorical head), MLP critic, MLP discriminator.
 
-All take normalized observations of shape (B, obs_dim), float32.
+All take normalized observations of shape (B, obs_dim), float32. The two actors share
+one interface, the only place where continuous and discrete actions differ: a policy
+action is a float row (B, act_dim), for the Gaussian an unbounded sample, for the
+categorical a one-hot row over its act_dim choices.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class GaussianActor(nn.Module):
     clipped to the action bounds, while PPO's log-probabilities use the unbounded sample.
     """
 
+    CLONE_LOSS_NAME = "action MSE"
+
     def __init__(
         self,
         obs_dim: int,
@@ -74,13 +79,81 @@ class GaussianActor(nn.Module):
         z = (actions - self.mean_net(obs)) * torch.exp(-self.log_std)
         return (-0.5 * z.pow(2) - self.log_std - HALF_LOG_2PI).sum(-1)
 
-    def entropy(self) -> torch.Tensor:
-        """Entropy (0-d) of the Gaussian, the same for every state: sum(log_std + ½log 2πe)."""
+    def entropy(self, obs: torch.Tensor | None = None) -> torch.Tensor:
+        """Entropy (0-d) of the Gaussian, the same for every state: sum(log_std + ½log 2πe).
+
+        ``obs`` is accepted for the actors' common interface and not needed.
+        """
         return (self.log_std + 0.5 + HALF_LOG_2PI).sum()
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Mean action (B, act_dim), unbounded."""
         return self.mean_net(obs)
+
+    def clone_net(self) -> nn.Module:
+        """What behavioral cloning fits: the mean network (the log std stays as set)."""
+        return self.mean_net
+
+    def clone_loss(self, obs: torch.Tensor, expert_actions: torch.Tensor) -> torch.Tensor:
+        """Mean squared error (0-d) of the mean action to expert actions (B, act_dim)."""
+        return (self.mean_net(obs) - expert_actions).pow(2).mean()
+
+    def diagnostics(self) -> dict[str, float]:
+        """Figures for the log: the mean action std (in action units)."""
+        return {"action_std": float(self.log_std.detach().exp().mean())}
+
+
+class CategoricalActor(nn.Module):
+    """Categorical policy over ``act_dim`` discrete actions; MLP logits.
+
+    Actions are one-hot rows (B, act_dim) float32: the discriminator reads them as they
+    are, and the environment receives their argmax index.
+    """
+
+    CLONE_LOSS_NAME = "action cross-entropy"
+
+    def __init__(
+        self, obs_dim: int, act_dim: int, hidden_sizes: Sequence[int], activation: str = "tanh"
+    ) -> None:
+        super().__init__()
+        self.logits_net = mlp(obs_dim, hidden_sizes, act_dim, activation, out_gain=0.01)
+
+    def sample(self, obs: torch.Tensor) -> torch.Tensor:
+        """One-hot action samples (B, act_dim) for obs (B, obs_dim)."""
+        logits = self.logits_net(obs)
+        index = torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+        return nn.functional.one_hot(index, logits.shape[-1]).to(logits.dtype)
+
+    def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probability (B,) of one-hot actions (B, act_dim)."""
+        return (self.logits_net(obs).log_softmax(-1) * actions).sum(-1)
+
+    def entropy(self, obs: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean entropy (0-d, nats) of the action distribution over the states obs (B, ·)."""
+        if obs is None:
+            raise ValueError("a categorical policy's entropy depends on the state: pass obs")
+        log_p = self.logits_net(obs).log_softmax(-1)
+        return -(log_p.exp() * log_p).sum(-1).mean()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """The most probable action (B, act_dim), one-hot (the greedy policy)."""
+        logits = self.logits_net(obs)
+        return nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(logits.dtype)
+
+    def clone_net(self) -> nn.Module:
+        """What behavioral cloning fits: the whole logits network."""
+        return self.logits_net
+
+    def clone_loss(self, obs: torch.Tensor, expert_actions: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy (0-d) of the policy to one-hot expert actions (B, act_dim)."""
+        return -self.log_prob(obs, expert_actions).mean()
+
+    def diagnostics(self) -> dict[str, float]:
+        """Figures for the log: none beyond the entropy, which the update reports."""
+        return {}
+
+
+Actor = GaussianActor | CategoricalActor
 
 
 class Critic(nn.Module):

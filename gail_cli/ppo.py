@@ -1,4 +1,7 @@
-"""PPO for continuous actions: GAE, batched no-grad passes and the clipped update.
+"""PPO: GAE, batched no-grad passes and the clipped update, for any actor of ``nets``.
+
+The gradient of each minibatch comes from ``ppo_grad``'s hand-derived path where its
+derivation holds (Gaussian MLP actor), else from autograd; both compute the same update.
 
 Every parameter of the seed (Tianshou 2's PPO/GAIL) is here with the seed's meaning.
 Shapes: T = steps per env in a rollout, N = number of envs, B = T * N.
@@ -15,10 +18,10 @@ import torch
 from torch import nn
 
 from gail_cli.config import PPOConfig
-from gail_cli.nets import Critic, GaussianActor
+from gail_cli.nets import Actor, Critic
 from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
 from gail_cli.optim import FlatAdam
-from gail_cli.ppo_grad import ManualPPOLoss
+from gail_cli.ppo_grad import ManualMLP, ManualPPOLoss, fast_path_applies
 from gail_cli.stats import SummaryStats, summarize
 from gail_cli.types import Minibatch, Rollout
 
@@ -93,11 +96,18 @@ class PPO:
     """The clipped PPO update with every option of the seed.
 
     ``update`` takes normalized observations and a reward per step; which reward (the
-    discriminator's or the environment's) is the caller's business.
+    discriminator's or the environment's) is the caller's business. ``fast_grad``: None
+    picks ``ppo_grad``'s hand-derived gradient wherever it applies, False forces
+    autograd (the tests compare the two).
     """
 
     def __init__(
-        self, actor: GaussianActor, critic: Critic, config: PPOConfig, device: torch.device
+        self,
+        actor: Actor,
+        critic: Critic,
+        config: PPOConfig,
+        device: torch.device,
+        fast_grad: bool | None = None,
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.flat = flatten_parameters([actor, critic])
@@ -106,7 +116,12 @@ class PPO:
         # False: updates train the critic alone (Adam steps the critic's part only; the
         # actor's gradient is zeroed so that gradient clipping sees the critic's alone)
         self.train_actor = True
-        self.loss = ManualPPOLoss(actor, critic.net)
+        self.critic_mlp = ManualMLP(critic.net)
+        applies = fast_path_applies(actor, critic.net)
+        if fast_grad and not applies:
+            raise ValueError("the hand-derived PPO gradient needs a Gaussian MLP actor")
+        use_fast = applies if fast_grad is None else fast_grad
+        self.loss = ManualPPOLoss(actor, critic.net) if use_fast else None  # type: ignore[arg-type]
         critic_size = self.flat.numel() - self.actor_size
         # per-part step counts: an actor that starts after a critic-only warm-up takes a
         # fresh Adam's first steps
@@ -166,7 +181,7 @@ class PPO:
 
     def _values(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s) (B,) for obs (B, obs_dim): the critic through ppo_grad's faster forward."""
-        return self.loss.critic_mlp.output(obs).squeeze(-1)
+        return self.critic_mlp.output(obs).squeeze(-1)
 
     def _next_values(
         self, values: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor
@@ -198,10 +213,12 @@ class PPO:
     ) -> dict[str, SummaryStats | float | int]:
         """Run repeat_per_collect epochs of minibatch PPO on one rollout.
 
-        obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) unbounded;
+        obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) as sampled;
         rewards, terminated, truncated: (T, N); terminal_value: the return (reward units)
         a terminated step bootstraps from (see compute_gae). Returns the seed's PPO
-        statistics.
+        statistics and the
+        diagnostics approx_kl, clip_fraction (over every minibatch step), explained_variance
+        (of the critic before the update), entropy, and the actor's own (action_std).
         """
         cfg = self.config
         start = time.perf_counter()
@@ -212,6 +229,8 @@ class PPO:
             self.actor.log_prob, flat_obs, flat_actions, max_batchsize=cfg.max_batchsize
         )
         per_step: dict[str, list[torch.Tensor]] = {"actor_loss": [], "vf_loss": [], "ent_loss": []}
+        log_ratios: list[torch.Tensor] = []
+        explained: float | None = None
         size = flat_obs.shape[0]
         for repeat in range(cfg.repeat_per_collect):
             if repeat == 0 or cfg.recompute_advantage:
@@ -224,14 +243,17 @@ class PPO:
                     update_return_stats=repeat == 0,
                     terminal_value=terminal_value,
                 )
+                if repeat == 0:
+                    explained = explained_variance(old_values, targets)
             # one gather per tensor per epoch; minibatches are then free views
             order = torch.randperm(size, device=self.device)
             columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
             shuffled = [column[order].split(cfg.batch_size) for column in columns]
             for minibatch in zip(*shuffled, strict=True):
-                losses = self._minibatch_step(Minibatch(*minibatch))
+                *losses, log_ratio = self._minibatch_step(Minibatch(*minibatch))
                 for name, value in zip(per_step, losses, strict=True):
                     per_step[name].append(value)
+                log_ratios.append(log_ratio)
         # the total loss of every step at once, rather than three tiny operations per step
         parts = {name: torch.stack(values) for name, values in per_step.items()}
         total = parts["actor_loss"] + cfg.vf_coef * parts["vf_loss"]
@@ -243,18 +265,32 @@ class PPO:
         )
         stats["smoothed_loss"] = self.smoothed_loss
         stats["gradient_steps"] = len(per_step["actor_loss"])
+        stats.update(policy_change(torch.cat(log_ratios), cfg.eps_clip))
+        if explained is not None:
+            stats["explained_variance"] = explained
+        stats["entropy"] = stats["ent_loss"].mean  # type: ignore[union-attr]
+        stats.update(self.actor.diagnostics())
         stats["train_time"] = time.perf_counter() - start
         return stats
 
-    def _minibatch_step(self, batch: Minibatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One gradient step; returns (actor_loss, vf_loss, entropy), all 0-d.
+    @property
+    def gradient_path(self) -> str:
+        """'hand-derived' (ppo_grad) or 'autograd': how minibatch gradients are computed."""
+        return "hand-derived" if self.loss is not None else "autograd"
 
-        The gradient comes from ``ppo_grad`` (hand-derived, the same as autograd's of
-        ``policy_loss`` + ``value_loss``); clipping is clip_grad_norm_'s formula on the
-        one flat gradient, after the actor's part is zeroed where ``train_actor`` is off.
+    def _minibatch_step(self, batch: Minibatch) -> tuple[torch.Tensor, ...]:
+        """One gradient step; returns (actor_loss, vf_loss, entropy) 0-d and log_ratio (B,).
+
+        The gradient comes from ``ppo_grad`` (hand-derived) where it applies, else from
+        autograd of ``policy_loss`` + ``value_loss``; clipping is clip_grad_norm_'s
+        formula on the one flat gradient, after the actor's part is zeroed where
+        ``train_actor`` is off.
         """
         cfg = self.config
-        losses = self.loss.loss_and_grad(batch, cfg)
+        if self.loss is not None:
+            losses = self.loss.loss_and_grad(batch, cfg)
+        else:
+            losses = self._autograd_loss_and_grad(batch)
         grad = self.flat.grad
         assert grad is not None
         if not self.train_actor:
@@ -264,6 +300,19 @@ class PPO:
             grad.mul_(scale)
         self.optim.step(None if self.train_actor else (CRITIC_PART,))
         return losses
+
+    def _autograd_loss_and_grad(self, batch: Minibatch) -> tuple[torch.Tensor, ...]:
+        """``ManualPPOLoss.loss_and_grad``'s contract, by autograd: fills the flat ``.grad``
+        (whose per-parameter views autograd accumulates into, so it is zeroed first)."""
+        cfg = self.config
+        assert self.flat.grad is not None
+        self.flat.grad.zero_()
+        actor_loss, entropy, log_ratio = policy_loss_terms(
+            self.actor, batch.obs, batch.actions, batch.old_log_probs, batch.advantages, cfg
+        )
+        vf_loss = value_loss(self.critic(batch.obs), batch.targets, batch.old_values, cfg)
+        (actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy).backward()
+        return actor_loss.detach(), vf_loss.detach(), entropy.detach(), log_ratio
 
     def state_dict(self) -> dict[str, object]:
         return {
@@ -281,8 +330,30 @@ class PPO:
         self.smoothed_loss = None if math.isnan(smoothed) else smoothed
 
 
+def explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float | None:
+    """1 - Var(targets - values) / Var(targets) of (B,) tensors: 1 is a perfect critic,
+    0 no better than a constant; None where the targets do not vary."""
+    target_var = float(targets.var())
+    if not target_var > 0:
+        return None
+    return 1.0 - float((targets - values).var()) / target_var
+
+
+def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> dict[str, float]:
+    """approx_kl and clip_fraction over the log π/π_old (B,) of every minibatch sample.
+
+    approx_kl is the unbiased, non-negative estimator E[(r - 1) - log r] of
+    KL(π_old || π); clip_fraction the share of samples with |r - 1| > eps_clip.
+    """
+    ratio = log_ratio.exp()
+    kl, clipped = torch.stack(
+        [((ratio - 1) - log_ratio).mean(), ((ratio - 1).abs() > eps_clip).float().mean()]
+    ).tolist()
+    return {"approx_kl": kl, "clip_fraction": clipped}
+
+
 def policy_loss(
-    actor: GaussianActor,
+    actor: Actor,
     obs: torch.Tensor,
     actions: torch.Tensor,
     old_log_probs: torch.Tensor,
@@ -293,16 +364,30 @@ def policy_loss(
 
     Advantages (B,) are normalized per minibatch when advantage_normalization is on.
     """
+    actor_loss, entropy, _ = policy_loss_terms(actor, obs, actions, old_log_probs, advantages, cfg)
+    return actor_loss, entropy
+
+
+def policy_loss_terms(
+    actor: Actor,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    cfg: PPOConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``policy_loss``'s two terms and the detached log π/π_old (B,) of the samples."""
     if cfg.advantage_normalization and advantages.numel() > 1:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    ratio = (actor.log_prob(obs, actions) - old_log_probs).exp()
+    log_ratio = actor.log_prob(obs, actions) - old_log_probs
+    ratio = log_ratio.exp()
     surrogate = ratio * advantages
     clipped = ratio.clamp(1.0 - cfg.eps_clip, 1.0 + cfg.eps_clip) * advantages
     objective = torch.min(surrogate, clipped)
     if cfg.dual_clip is not None:
         floored = torch.max(objective, cfg.dual_clip * advantages)
         objective = torch.where(advantages < 0, floored, objective)
-    return -objective.mean(), actor.entropy()
+    return -objective.mean(), actor.entropy(obs), log_ratio.detach()
 
 
 def value_loss(

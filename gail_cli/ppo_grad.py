@@ -82,6 +82,21 @@ class ManualMLP:
                 grad = torch.mm(grad, layer.weight).mul_(self._activation_slope(inputs[i]))
 
 
+def fast_path_applies(actor: nn.Module, critic_net: nn.Sequential) -> bool:
+    """True where the derivation holds: a GaussianActor and MLPs ``ManualMLP`` can run.
+
+    Every other actor (the categorical one, other layers) takes autograd's path.
+    """
+    if not isinstance(actor, GaussianActor):
+        return False
+    try:
+        ManualMLP(actor.mean_net)
+        ManualMLP(critic_net)
+    except ValueError:
+        return False
+    return True
+
+
 class ManualPPOLoss:
     """The gradient of actor_loss + vf_coef * vf_loss - ent_coef * entropy.
 
@@ -94,19 +109,22 @@ class ManualPPOLoss:
 
     def loss_and_grad(
         self, batch: Minibatch, cfg: PPOConfig
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Fill every actor and critic ``.grad``; return (actor_loss, vf_loss, entropy).
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Fill every actor and critic ``.grad``; return (actor_loss, vf_loss, entropy,
+        log_ratio): three 0-d losses and the (B,) log π/π_old of the minibatch.
 
         The loss is actor_loss + vf_coef * vf_loss - ent_coef * entropy (left to the
         caller, which sums many steps at once).
         """
         with torch.no_grad():
-            actor_loss, entropy = self._actor_part(batch, cfg)
+            actor_loss, entropy, log_ratio = self._actor_part(batch, cfg)
             vf_loss = self._critic_part(batch, cfg)
-        return actor_loss, vf_loss, entropy
+        return actor_loss, vf_loss, entropy, log_ratio
 
-    def _actor_part(self, batch: Minibatch, cfg: PPOConfig) -> tuple[torch.Tensor, torch.Tensor]:
-        """Clipped surrogate and entropy; writes the actor's gradients."""
+    def _actor_part(
+        self, batch: Minibatch, cfg: PPOConfig
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clipped surrogate, entropy and log ratio (B,); writes the actor's gradients."""
         obs, actions, old_log_probs, advantages = batch[:4]
         log_std = self.actor.log_std
         size = obs.shape[0]
@@ -116,7 +134,8 @@ class ManualPPOLoss:
         inv_std = torch.exp(-log_std)
         z = (actions - mean).mul_(inv_std)
         log_prob = (-0.5 * z * z - log_std - HALF_LOG_2PI).sum(-1)
-        ratio = (log_prob - old_log_probs).exp_()
+        log_ratio = log_prob - old_log_probs
+        ratio = log_ratio.exp()
         eps = cfg.eps_clip
         surrogate = ratio * advantages
         clipped = ratio.clamp(1.0 - eps, 1.0 + eps).mul_(advantages)
@@ -140,7 +159,7 @@ class ManualPPOLoss:
         # d log_prob / d log_std = z^2 - 1; the entropy term adds -ent_coef
         torch.sum(g_z * z - g_log_prob.unsqueeze(-1), 0, out=log_std.grad)
         log_std.grad.sub_(cfg.ent_coef)
-        return actor_loss, entropy
+        return actor_loss, entropy, log_ratio
 
     def _critic_part(self, batch: Minibatch, cfg: PPOConfig) -> torch.Tensor:
         """Value loss; writes the critic's gradients (scaled by vf_coef)."""

@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from gail_cli.errors import GailError, first_sentence
+from gail_cli.stats import expert_from_normalized
 
 PROGRAM = "gail-report"
 EXIT_BAD_INPUT = 2
@@ -63,6 +64,7 @@ class Run:
     final: dict[str, float]
     curve: Curve = field(default_factory=list)
     normalized_curve: Curve = field(default_factory=list)
+    random_return: float | None = None
 
     @property
     def dataset_key(self) -> tuple[str, str]:
@@ -78,11 +80,12 @@ class Run:
 
     @property
     def expert_return(self) -> float | None:
-        """The expert's mean return, recovered as eval/return / eval/normalized_return."""
+        """The expert's mean return, recovered from eval/return and eval/normalized_return
+        (and the env's random return, where the run normalized by it)."""
         ret, norm = self.final.get("eval/return"), self.final.get("eval/normalized_return")
         if ret is None or not norm or not math.isfinite(ret) or not math.isfinite(norm):
             return None
-        return ret / norm
+        return expert_from_normalized(ret, norm, self.random_return)
 
 
 def _read_overrides(run_dir: Path) -> dict[str, str]:
@@ -144,6 +147,8 @@ def read_run(run_dir: Path) -> Run:
             final["time/wall_s"] = span_s
         finished = False
     rest = {k: v for k, v in overrides.items() if k not in IDENTITY_KEYS}
+    random = env_config.get("random_return") if isinstance(env_config, dict) else None
+    random = float(random) if isinstance(random, int | float) else None
     return Run(
         run_dir,
         env,
@@ -153,6 +158,7 @@ def read_run(run_dir: Path) -> Run:
         final,
         scalars.get(CURVE_TAG, []),
         scalars.get(NORMALIZED_TAG, []),
+        random,
     )
 
 

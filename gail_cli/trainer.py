@@ -27,7 +27,7 @@ from gail_cli.envs import Collector, EnvSpec
 from gail_cli.errors import GailError
 from gail_cli.evaluation import Evaluator
 from gail_cli.logger import RunLogger
-from gail_cli.stats import SummaryStats
+from gail_cli.stats import SummaryStats, normalized_return
 
 
 class TrainingDiverged(GailError):
@@ -68,9 +68,11 @@ class Trainer:
         expert_return: float | None,
         checkpoint_meta: dict[str, Any],
         progress: Progress | None = None,
+        random_return: float | None = None,
     ) -> None:
         self.agent, self.config, self.run_dir, self.evaluator = agent, config, run_dir, evaluator
         self.expert_return = expert_return
+        self.random_return = random_return
         self.checkpoint_meta = checkpoint_meta
         self.progress = progress or Progress()
         self.collector = Collector(envs, spec, agent.actor, agent.normalizer, device, seed)
@@ -178,7 +180,9 @@ class Trainer:
             mean = float(returns.mean())
             scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
             if self.expert_return:
-                scalars["eval/normalized_return"] = mean / self.expert_return
+                scalars["eval/normalized_return"] = normalized_return(
+                    mean, self.expert_return, self.random_return
+                )
             logger.scalars(scalars, step)
             progress.last_eval = scalars
             logger.postfix["eval_ret"] = f"{mean:.0f}"

@@ -17,7 +17,8 @@ class Rollout:
 
     obs:        (T, N, obs_dim) raw observation s_t the action was taken in.
     next_obs:   (T, N, obs_dim) raw s_{t+1}; at an episode's end, its true final observation.
-    actions:    (T, N, act_dim) unbounded policy samples (the env got them clipped).
+    actions:    (T, N, act_dim) policy samples: unbounded (Gaussian; the env got them
+                clipped) or one-hot (categorical; the env got the index).
     terminated: (T, N) bool, the episode ended by termination at this step (no bootstrap).
     truncated:  (T, N) bool, the episode was cut by a time limit (bootstrap from V(next_obs)).
     env_rewards: (T, N) the environment's reward: reported, used for learning only by the
@@ -37,7 +38,7 @@ class Rollout:
 
 
 class Minibatch(NamedTuple):
-    """One PPO minibatch: obs (B, obs_dim) normalized, actions (B, act_dim) unbounded,
+    """One PPO minibatch: obs (B, obs_dim) normalized, actions (B, act_dim) as sampled,
     the rest (B,); value figures in the critic's units."""
 
     obs: torch.Tensor

@@ -27,6 +27,14 @@ REQUIRED_TAGS = {
             "disc_loss",
             "acc_pi",
             "acc_exp",
+            # PPO diagnostics (hand-derived path here: HalfCheetah's Gaussian actor)
+            "approx_kl",
+            "clip_fraction",
+            "explained_variance",
+            "entropy",
+            "action_std",
+            "disc_logit_expert",
+            "disc_logit_policy",
         )
     ),
     "rollout/return",

@@ -272,7 +272,8 @@ def test_hand_derived_gradient_equals_autograd(options: dict[str, object], activ
         old = ref_actor.log_prob(obs, actions) + 0.6 * torch.randn(40)
         old_values = ref_critic(obs) + 0.1 * torch.randn(40)
     adv, targets = torch.randn(40), torch.randn(40)
-    losses = ppo.loss.loss_and_grad(Minibatch(obs, actions, old, adv, targets, old_values), cfg)
+    batch = Minibatch(obs, actions, old, adv, targets, old_values)
+    *losses, log_ratio = ppo.loss.loss_and_grad(batch, cfg)
     actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
     vf_loss = value_loss(ref_critic(obs), targets, old_values, cfg)
     loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
@@ -280,6 +281,8 @@ def test_hand_derived_gradient_equals_autograd(options: dict[str, object], activ
     expected = (actor_loss, vf_loss, entropy)
     for mine, ref in zip(losses, expected, strict=True):
         assert mine.item() == pytest.approx(ref.item(), rel=1e-5, abs=1e-7)
+    with torch.no_grad():
+        assert torch.allclose(log_ratio, ref_actor.log_prob(obs, actions) - old, atol=1e-5)
     refs = [*ref_actor.parameters(), *ref_critic.parameters()]
     for mine, ref in zip([*actor.parameters(), *critic.parameters()], refs, strict=True):
         assert ref.grad is not None and mine.grad is not None
