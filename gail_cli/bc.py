@@ -75,7 +75,8 @@ class CloneLoss:
     error of a Gaussian's mean, cross-entropy of a categorical's logits) on expert
     observations normalized by the shared transform, minibatches of BC_BATCH_SIZE, at
     learning rate BC_LR * weight. The weight is ``coef`` at the start and falls linearly
-    to 0 once ``decay`` of the budget (a fraction in (0, 1]) is spent: weight = coef * max(0, 1 - spent / decay).
+    to 0 once ``decay`` of the budget (a fraction in (0, 1]) is spent:
+    weight = coef * max(0, 1 - spent / decay).
     expert_obs: (M, obs_dim) raw; expert_actions: (M, act_dim) as the env received them.
     """
 
