@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from gail_cli.data import write_d4rl
+
+# In-process tests run torch single-threaded, as gail-train does on CPU (threads=auto):
+# with more threads, tiny networks on a loaded 2-core machine spend their time waiting.
+torch.set_num_threads(1)
 
 BIN = Path(sys.executable).parent
 HALFCHEETAH_OBS, HALFCHEETAH_ACT = 17, 6
