@@ -23,7 +23,7 @@ from gail_cli.build import Policy, load_policy
 from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import GaussianActor
+from gail_cli.nets import CategoricalActor, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
@@ -69,12 +69,25 @@ def deterministic_action(actor: nn.Module, spec: EnvSpec) -> nn.Module:
     """The one seam between an actor type and export: normalized obs -> env action.
 
     A Gaussian actor acts with its mean, clipped to the action bounds (what gail-eval
-    sends to the env). Another actor type (e.g. a categorical head, acting by argmax)
-    adds its own branch here.
+    sends to the env); a categorical actor with the index of its most probable action.
     """
     if isinstance(actor, GaussianActor):
         return ClippedMean(actor, spec.action_low, spec.action_high)
+    if isinstance(actor, CategoricalActor):
+        return GreedyIndex(actor)
     raise GailError(f"export: no deterministic action is defined for {type(actor).__name__}")
+
+
+class GreedyIndex(nn.Module):
+    """A categorical actor's most probable action index: (B, obs) -> (B,) int64, the
+    action a Discrete env receives."""
+
+    def __init__(self, actor: CategoricalActor) -> None:
+        super().__init__()
+        self.logits_net = actor.logits_net
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        return self.logits_net(state).argmax(-1)
 
 
 class ExportedPolicy(nn.Module):

@@ -130,3 +130,18 @@ def test_bad_out_or_checkpoint_is_one_line(tmp_path: Path, exported: dict[str, P
         assert expected in line, (args, line)
     assert exported[".pt"].read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_shipped_cartpole_expert_exports_its_greedy_action_indices(tmp_path: Path) -> None:
+    """A categorical policy exports as argmax indices, the actions gail-eval sends."""
+    checkpoint = Path(__file__).resolve().parents[1] / "data" / "experts" / "CartPole-v1.pt"
+    out = tmp_path / "cartpole.pt"
+    result = run_cli("gail-export", f"checkpoint={checkpoint}", f"out={out}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    policy = load_policy(load_checkpoint(checkpoint), torch.device("cpu"))
+    obs = torch.as_tensor(np.random.default_rng(0).normal(size=(64, 4)), dtype=torch.float32)
+    with torch.no_grad():
+        expected = policy.actor(policy.normalizer(obs)).argmax(-1)
+    actions = torch.jit.load(str(out))(obs)
+    assert actions.dtype == torch.int64 and torch.equal(actions, expected)
+    assert len(set(expected.tolist())) == 2  # both actions occur: the check can fail
