@@ -117,7 +117,8 @@ def test_bad_expert_file_is_refused_before_training(
     [
         (
             "env=Foo-v1",
-            "Could not find 'env/Foo-v1' Available options: HalfCheetah-v4, HalfCheetah-v5",
+            "Could not find 'env/Foo-v1' Available options: Acrobot-v1, Ant-v4, CartPole-v1, "
+            "HalfCheetah-v4,",
         ),
         ("env.id=Foo-v0", "env.id='Foo-v0' is not a registered gymnasium id"),
         ("ppo.foo=1", "Could not override 'ppo.foo'"),
