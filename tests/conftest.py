@@ -57,20 +57,24 @@ def expert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_expert_file(tmp_path_factory.mktemp("data") / "HalfCheetah-v4.hdf5")
 
 
+def run_captured(
+    command: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end, its output captured as text, whatever its exit code."""
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, check=False
+    )
+
+
 def run_cli(
     program: str, *args: str, cwd: Path | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run a console script of this environment and capture its output."""
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    return subprocess.run(
-        [str(BIN / program), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
+    return run_captured([str(BIN / program), *args], env, cwd, timeout)
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,15 +92,7 @@ class InstalledWheel:
         ``site`` (before the editable install of this checkout), in ``cwd``."""
         env = {**os.environ, "PYTHONPATH": str(self.site), "HYDRA_FULL_ERROR": "1"}
         env.pop("GAIL_DATA_DIR", None)
-        return subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=cwd,
-            env=env,
-            check=False,
-        )
+        return run_captured([sys.executable, "-c", code], env, cwd, timeout)
 
 
 @pytest.fixture(scope="session")
@@ -105,20 +101,14 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     without dependencies (they are this environment's) into a temporary folder."""
     folder = tmp_path_factory.mktemp("wheel")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    build = subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(folder / "dist"), str(REPO)],
-        capture_output=True,
-        text=True,
-        check=False,
+    build = run_captured(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(folder / "dist"), str(REPO)]
     )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (folder / "dist").glob("gail_cli-*.whl")
     site = folder / "site"
-    install = subprocess.run(
-        [*pip, "install", "--no-deps", "--no-compile", "--target", str(site), str(wheel)],
-        capture_output=True,
-        text=True,
-        check=False,
+    install = run_captured(
+        [*pip, "install", "--no-deps", "--no-compile", "--target", str(site), str(wheel)]
     )
     assert install.returncode == 0, install.stderr[-3000:]
     return InstalledWheel(wheel, site)
