@@ -13,6 +13,7 @@ from gail_cli.atomic import write_json_atomic
 from gail_cli.bc import warm_start
 from gail_cli.build import build_trainer
 from gail_cli.checkpoint import load_checkpoint
+from gail_cli.env_tuning import drop_foreign_tuning
 from gail_cli.errors import GailError
 from gail_cli.logger import RunLogger
 from gail_cli.resume import check_mode, resumed_config
@@ -39,16 +40,26 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
     That is the final eval normalized return for GAIL and the eval return for an expert.
     A fresh GAIL run with trainer.bc_init_steps > 0 first clones the expert.
     """
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra = HydraConfig.get()
+    run_dir = Path(hydra.runtime.output_dir)
     checkpoint = None
+    untuned: list[str] = []
     if cfg.get("resume"):
         checkpoint = load_checkpoint(cfg.resume)
         check_mode(checkpoint, cfg.resume, imitation)
         run_dir = Path(checkpoint["run_dir"])
-        cfg = resumed_config(checkpoint, HydraConfig.get().overrides.task)
+        cfg = resumed_config(checkpoint, hydra.overrides.task)
+    else:
+        choices = dict(hydra.runtime.choices)
+        untuned = drop_foreign_tuning(cfg, choices, list(hydra.overrides.task))
     trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)
     progress = trainer.progress
     logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
+    if untuned:
+        logger.message(
+            f"env.id={cfg.env.id} is not the env option's env ({choices['env']}): its tuned "
+            f"settings are left at the generic defaults ({', '.join(untuned)})"
+        )
     if expert is not None:
         logger.message(
             f"expert: {expert.path} ({expert.num_episodes} episodes, "

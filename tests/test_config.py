@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_module
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
 from gail_cli.build import typed
-from gail_cli.config import DiscriminatorConfig, PPOConfig, TrainerConfig
+from gail_cli.config import DiscriminatorConfig, PolicyConfig, PPOConfig, TrainerConfig
+from gail_cli.env_tuning import drop_foreign_tuning
 from gail_cli.errors import GailError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -139,3 +140,36 @@ def test_the_composed_config_names_the_tuned_keys_and_holds_their_values(env: st
 def test_a_command_line_override_beats_the_tuned_value() -> None:
     cfg = _compose("train", ["env=Hopper-v4", "ppo.lr=2e-4"])
     assert "ppo.lr" in cfg.env_tuning.sets and cfg.ppo.lr == 2e-4
+
+
+def _compose_with_choices(overrides: list[str]) -> tuple[DictConfig, dict[str, str]]:
+    with initialize_config_module("gail_cli.conf", version_base="1.3"):
+        full = compose("train", overrides=overrides, return_hydra_config=True)
+    choices = dict(full.hydra.runtime.choices)
+    with open_dict(full):
+        del full["hydra"]
+    return full, choices
+
+
+def test_another_env_id_gets_the_generic_defaults_not_the_env_options_tuning() -> None:
+    overrides = ["env.id=Pendulum-v1", "ppo.lr=2e-4"]
+    cfg, choices = _compose_with_choices(overrides)
+    assert choices["env"] == "HalfCheetah-v4" and cfg.policy.log_std_init == -1.5
+    reset = drop_foreign_tuning(cfg, choices, overrides)
+    assert cfg.env_tuning is None
+    assert "policy.log_std_init" in reset and "trainer.bc_init_steps" in reset
+    # the group defaults, which config.py's dataclasses hold too
+    assert cfg.policy.log_std_init == PolicyConfig().log_std_init
+    assert cfg.trainer.bc_init_steps == TrainerConfig().bc_init_steps
+    assert cfg.discriminator.reward_form == DiscriminatorConfig().reward_form
+
+
+def test_the_env_options_own_id_keeps_its_tuning_and_command_line_values_stay() -> None:
+    cfg, choices = _compose_with_choices(["env=Hopper-v4"])
+    assert drop_foreign_tuning(cfg, choices, ["env=Hopper-v4"]) == []
+    assert cfg.env_tuning is not None and cfg.ppo.lr == 1e-4
+    overrides = ["env=Hopper-v4", "env.id=InvertedPendulum-v4", "ppo.lr=2e-4"]
+    cfg, choices = _compose_with_choices(overrides)
+    reset = drop_foreign_tuning(cfg, choices, overrides)
+    assert "ppo.lr" not in reset and cfg.ppo.lr == 2e-4
+    assert cfg.discriminator.absorbing is DiscriminatorConfig().absorbing
