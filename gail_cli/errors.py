@@ -1,17 +1,28 @@
-"""The one exception type that means "the user gave bad input".
+"""The exceptions the CLI turns into an exit code instead of a traceback.
 
 Every module raises :class:`GailError` for input it refuses (a bad file, a bad config
-value, a checkpoint from another env). The CLI turns it into one line on stderr and a
-non-zero exit code, never a traceback.
+value, a checkpoint from another env): one line on stderr and exit 2. The trainer raises
+:class:`Interrupted` after SIGINT or SIGTERM, once its checkpoint is saved: exit 128 + the
+signal's number.
 """
 
 from __future__ import annotations
 
 import re
+import signal
+from pathlib import Path
 
 
 class GailError(Exception):
     """Bad user input. The message is one line: what is wrong, where, how to fix it."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint was saved. ``signum`` says which."""
+
+    def __init__(self, signum: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.checkpoint = signum, checkpoint
 
 
 # A sentence ends at . ! or ? followed by white space; "e.g." and "i.e." do not end one.

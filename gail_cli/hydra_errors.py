@@ -19,8 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from gail_cli.errors import GailError
-from gail_cli.trainer import Interrupted
+from gail_cli.errors import GailError, Interrupted
 
 EXIT_BAD_INPUT = 2
 

@@ -24,7 +24,7 @@ from gail_cli.agent import Agent
 from gail_cli.checkpoint import save_checkpoint
 from gail_cli.config import TrainerConfig
 from gail_cli.envs import Collector, EnvSpec
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, Interrupted
 from gail_cli.evaluation import Evaluator
 from gail_cli.logger import RunLogger
 from gail_cli.stats import SummaryStats, normalized_return
@@ -32,14 +32,6 @@ from gail_cli.stats import SummaryStats, normalized_return
 
 class TrainingDiverged(GailError):
     """A loss or parameter became NaN or infinite."""
-
-
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived; a checkpoint was saved. ``signum`` says which."""
-
-    def __init__(self, signum: int, checkpoint: Path) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum, self.checkpoint = signum, checkpoint
 
 
 @dataclass
