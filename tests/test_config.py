@@ -41,7 +41,11 @@ def test_each_env_option_composes_with_its_gymnasium_id_and_default_dataset(env:
 def test_expert_config_composes_for_each_env(env: str) -> None:
     cfg = _compose("expert", [f"env={env}"])
     assert cfg.env.id == env
-    assert cfg.trainer.total_env_steps == 3_000_000
+    tuning = CONF / "expert_tuning" / f"{env}.yaml"
+    budget = yaml.safe_load(tuning.read_text())["trainer"] if tuning.is_file() else {}
+    # an env's expert settings win over expert.yaml's own trainer keys
+    assert cfg.trainer.total_env_steps == budget.get("total_env_steps", 3_000_000)
+    assert cfg.trainer.eval_every == budget.get("eval_every", 100_000)
     assert "discriminator" not in cfg
 
 
