@@ -1,7 +1,9 @@
 """Throughput benchmark of the gail-train loop (``make bench``); prints figures, asserts nothing.
 
 Measures, in one process on this machine:
-  1. the raw simulation rate: the same vector of envs stepped with random actions;
+  1. the raw simulation rate: the same vector of envs stepped with random actions,
+     before, between and after the two loops (each loop is compared with the mean of
+     the two around it);
   2. the whole gail-train loop at the reference config (HalfCheetah-v4, 8 envs,
      2048-step rollouts, 10 PPO epochs of 64-sample minibatches, 2 discriminator steps,
      64x64 networks, CPU, TensorBoard logging and evaluation on), after one warm-up rollout,
@@ -194,12 +196,19 @@ def main() -> None:
         loading = expert_loading(big)
         small = Path(tmp) / "expert.hdf5"
         make_expert_file(small, 25_000)
+        # the raw rate is measured before, between and after the two loops, and each loop
+        # is compared with the mean of the two measurements around it: this machine's
+        # speed drifts by 10-30 % within minutes, which one raw figure would misread
         print("raw simulation rate ...", flush=True)
-        raw = raw_simulation_rate(args.raw_steps)
+        raws = [raw_simulation_rate(args.raw_steps)]
         print(f"gail-train loop, {args.steps} env steps ...", flush=True)
         loop = loop_rate(small, args.steps, args.device, eval_in_background=True)
+        raws.append(raw_simulation_rate(args.raw_steps))
         print("the same loop with evaluation in the training process ...", flush=True)
         inline = loop_rate(small, args.steps, args.device, eval_in_background=False)
+        raws.append(raw_simulation_rate(args.raw_steps))
+    raw_around_loop = (raws[0] + raws[1]) / 2
+    raw_around_inline = (raws[1] + raws[2]) / 2
     result = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -208,25 +217,29 @@ def main() -> None:
             "device": args.device,
         },
         "reference_config": REFERENCE,
-        "raw_env_steps_per_s": raw,
+        "raw_env_steps_per_s": raw_around_loop,
+        "raw_env_steps_per_s_before_between_after": raws,
         "loop": loop,
-        "loop_over_raw": loop["env_steps_per_s"] / raw,
+        "loop_over_raw": loop["env_steps_per_s"] / raw_around_loop,
         "loop_eval_inline": inline,
-        "loop_eval_inline_over_raw": inline["env_steps_per_s"] / raw,
+        "loop_eval_inline_over_raw": inline["env_steps_per_s"] / raw_around_inline,
         "expert_loading": loading,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print()
-    print(f"| {'figure':<44} | {'value':>12} |")
-    print(f"|{'-' * 46}|{'-' * 14}|")
+    print(f"| {'figure':<48} | {'value':>12} |")
+    print(f"|{'-' * 50}|{'-' * 14}|")
     rows = [
-        ("raw simulation (env steps/s)", raw),
+        ("raw simulation, before the loops (env steps/s)", raws[0]),
+        ("raw simulation, between them (env steps/s)", raws[1]),
+        ("raw simulation, after them (env steps/s)", raws[2]),
+        ("  drift: highest / lowest", max(raws) / min(raws)),
         ("gail-train loop (env steps/s)", loop["env_steps_per_s"]),
-        ("loop / raw simulation", result["loop_over_raw"]),
+        ("loop / raw simulation (mean before, between)", result["loop_over_raw"]),
         *((f"  {k.split('/', 1)[1]} (s per 1k steps)", v) for k, v in loop.items() if "/" in k),
         ("loop, evaluation inline (env steps/s)", inline["env_steps_per_s"]),
-        ("  its ratio to raw simulation", result["loop_eval_inline_over_raw"]),
+        ("  its ratio to raw simulation (between, after)", result["loop_eval_inline_over_raw"]),
         ("  its evaluation (s per 1k steps)", inline["s_per_1k_steps/evaluation"]),
         ("expert load, 1M transitions (s)", loading["seconds"]),
         ("expert load peak extra memory (MB)", loading["peak_extra_MB"]),
@@ -234,7 +247,7 @@ def main() -> None:
         ("  peak / arrays", loading["peak_over_arrays"]),
     ]
     for name, value in rows:
-        print(f"| {name:<44} | {value:>12.3f} |")
+        print(f"| {name:<48} | {value:>12.3f} |")
     print(f"\nwritten to {args.out}")
 
 
