@@ -127,7 +127,14 @@ TUNED_FILES = sorted(
 
 
 def test_every_shipped_env_has_a_tuning_file_that_names_itself() -> None:
-    tuned = {"HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "CartPole-v1", "Acrobot-v1"}
+    tuned = {
+        "HalfCheetah-v4",
+        "Hopper-v4",
+        "Walker2d-v4",
+        "CartPole-v1",
+        "Acrobot-v1",
+        "LunarLander-v3",
+    }
     assert {p.stem for p in TUNED_FILES} == tuned
 
 
