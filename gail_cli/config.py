@@ -118,6 +118,8 @@ class DiscriminatorConfig:
     disc_update_num: int = 4
     # coefficient of the (||grad d|| - 1)^2 penalty; the seed's: 0 (off)
     grad_penalty: float = 10.0
+    # the gradient norm the penalty pulls toward: 1 (WGAN-GP) or 0 (zero-centred)
+    grad_penalty_target: float = 1.0
     reward_form: str = "gail"
     # noise of the policy's std on the expert's actions; the seed's: False
     expert_action_noise: bool = True
@@ -134,6 +136,7 @@ class DiscriminatorConfig:
                 "lr": (self.lr > 0, "> 0"),
                 "disc_update_num": (self.disc_update_num >= 1, ">= 1"),
                 "grad_penalty": (self.grad_penalty >= 0, ">= 0"),
+                "grad_penalty_target": (self.grad_penalty_target >= 0, ">= 0"),
                 "reward_form": (
                     self.reward_form in REWARD_FORM_NAMES,
                     f"one of {list(REWARD_FORM_NAMES)}",

@@ -71,15 +71,23 @@ def gradient_penalty(
     expert_act: torch.Tensor,
     policy_obs: torch.Tensor,
     policy_act: torch.Tensor,
+    target: float = 1.0,
 ) -> torch.Tensor:
-    """Mean (||∇d(x̂)|| - 1)² at random interpolates x̂ of expert and policy pairs (B, ·)."""
+    """Mean (||∇d(x̂)|| - target)² at random interpolates x̂ of expert and policy pairs (B, ·).
+
+    target 1 is WGAN-GP's (it asks for slope 1 even where the two sides overlap, where a
+    classifier's logit should be flat); target 0 penalizes any slope (a zero-centred
+    penalty, as for the discriminator of a standard GAN), computed as the squared norm.
+    """
     alpha = torch.rand(expert_obs.shape[0], 1, device=expert_obs.device)
     obs = (alpha * expert_obs + (1 - alpha) * policy_obs).requires_grad_(True)
     act = (alpha * expert_act + (1 - alpha) * policy_act).requires_grad_(True)
     logits = disc(obs, act)
     grads = torch.autograd.grad(logits.sum(), [obs, act], create_graph=True)
-    norm = torch.cat(grads, dim=-1).norm(dim=-1)
-    return (norm - 1.0).pow(2).mean()
+    squared_norm = torch.cat(grads, dim=-1).pow(2).sum(dim=-1)
+    if target == 0:  # the norm's own gradient is undefined at 0
+        return squared_norm.mean()
+    return (squared_norm.sqrt() - target).pow(2).mean()
 
 
 # floor of both absorbing fractions: with no terminations on either side the logit is 0
@@ -201,7 +209,9 @@ class GAIL:
             d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
             loss = discriminator_loss(d_expert, d_policy)
             if cfg.grad_penalty > 0:
-                penalty = gradient_penalty(self.disc, exp_obs, exp_act, pi_obs, pi_act)
+                penalty = gradient_penalty(
+                    self.disc, exp_obs, exp_act, pi_obs, pi_act, cfg.grad_penalty_target
+                )
                 total = loss + cfg.grad_penalty * penalty
             else:
                 total = loss

@@ -17,12 +17,46 @@ from gail_cli.gail import (
     absorbing_value,
     accuracies,
     discriminator_loss,
+    gradient_penalty,
     policy_reward,
 )
 from gail_cli.nets import Critic, Discriminator, GaussianActor
 from gail_cli.normalization import ObservationNormalizer
 from gail_cli.ppo import PPO
 from gail_cli.types import Rollout
+
+
+class LinearLogit(torch.nn.Module):
+    """d(obs, act) = w · [obs, act]: its gradient is w everywhere."""
+
+    def __init__(self, weights: list[float]) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(weights))
+
+    def forward(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return torch.cat([obs, act], dim=-1) @ self.w
+
+
+@pytest.mark.parametrize("target", [1.0, 0.0, 2.5])
+def test_gradient_penalty_pulls_the_slope_toward_its_target(target: float) -> None:
+    disc = LinearLogit([3.0, 0.0, 4.0])  # slope 5 at every interpolate
+    obs_e, obs_p = torch.randn(8, 2), torch.randn(8, 2)
+    act_e, act_p = torch.randn(8, 1), torch.randn(8, 1)
+    penalty = gradient_penalty(disc, obs_e, act_e, obs_p, act_p, target)  # type: ignore[arg-type]
+    assert penalty.item() == pytest.approx((5.0 - target) ** 2, rel=1e-5)
+    penalty.backward()
+    # d/dw (|w| - t)^2 = 2 (|w| - t) w / |w|; for t = 0 that is 2 w (finite at any w)
+    expected = 2 * (5.0 - target) * torch.tensor([3.0, 0.0, 4.0]) / 5.0
+    assert disc.w.grad is not None
+    assert disc.w.grad.tolist() == pytest.approx(expected.tolist(), rel=1e-5)
+
+
+def test_zero_centred_gradient_penalty_is_finite_at_a_flat_discriminator() -> None:
+    disc = LinearLogit([0.0, 0.0, 0.0])
+    x = torch.randn(4, 2), torch.randn(4, 1), torch.randn(4, 2), torch.randn(4, 1)
+    penalty = gradient_penalty(disc, *x, target=0.0)  # type: ignore[arg-type]
+    penalty.backward()
+    assert penalty.item() == 0.0 and torch.isfinite(disc.w.grad).all()  # type: ignore[arg-type]
 
 
 def test_loss_reward_and_accuracies_match_direct_formulas() -> None:
@@ -157,7 +191,13 @@ def test_reward_forms_are_their_formulas_in_terms_of_d() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("disc_update_num", 0), ("lr", -1.0), ("grad_penalty", -1.0), ("reward_form", "wgan")],
+    [
+        ("disc_update_num", 0),
+        ("lr", -1.0),
+        ("grad_penalty", -1.0),
+        ("grad_penalty_target", -0.5),
+        ("reward_form", "wgan"),
+    ],
 )
 def test_discriminator_validation(name: str, value: float | str) -> None:
     with pytest.raises(GailError, match=rf"discriminator\.{name}={value}"):
