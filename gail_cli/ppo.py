@@ -26,6 +26,24 @@ from gail_cli.stats import SummaryStats, summarize
 from gail_cli.types import Minibatch, Rollout
 
 
+def discounted_reward_sums(
+    rewards: np.ndarray, done: np.ndarray, carry: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """G_t = r_t + gamma * G_{t-1}, restarted after each episode's end, per env.
+
+    rewards, done: (T, N); carry: (N,), each env's sum at the end of the previous rollout.
+    Returns the sums (T, N) and the carry for the next rollout. A statistic of the rewards
+    alone: it does not read the critic.
+    """
+    sums = np.empty_like(rewards)
+    running = carry
+    for t in range(rewards.shape[0]):
+        running = rewards[t] + gamma * running
+        sums[t] = running
+        running = np.where(done[t], 0.0, running)
+    return sums, running
+
+
 def compute_gae(
     rewards: torch.Tensor,
     values: torch.Tensor,
@@ -129,6 +147,8 @@ class PPO:
             self.flat, lr=config.lr, eps=1e-5, part_sizes=(self.actor_size, critic_size)
         )
         self.return_rms = RunningMeanStd()
+        # each env's discounted reward sum so far (return_scaling's statistic), or None
+        self.reward_sums: np.ndarray | None = None
         self.smoothed_loss: float | None = None
 
     def set_lr_fraction(self, fraction: float) -> None:
@@ -151,9 +171,13 @@ class PPO:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Advantages (B,), value targets (B,) and current values (B,), in critic units.
 
-        With return_scaling the critic predicts returns divided by the running std of
-        returns: values are unscaled for GAE, and targets scaled by the std before this
-        rollout's returns are folded into the statistics.
+        With return_scaling the critic predicts returns divided by a running std: values
+        are unscaled for GAE, and targets scaled by the std from before this rollout.
+        The std is that of each env's discounted reward sums (``discounted_reward_sums``),
+        a statistic of the rewards alone. (The seed folds in the GAE returns instead; they
+        bootstrap from the scaled critic, so a critic whose error exceeds one std makes
+        the std grow by that factor every rollout: a HalfCheetah run's actor loss reached
+        -1e13 at 100k env steps, and its actor froze.)
         """
         cfg = self.config
         t, n = rewards.shape
@@ -174,10 +198,21 @@ class PPO:
         if cfg.return_scaling:
             targets = returns / std
             if update_return_stats:
-                self.return_rms.update(returns.cpu().numpy())
+                self._fold_in_reward_sums(rewards, done)
         else:
             targets = returns
         return advantages, targets, values
+
+    def _fold_in_reward_sums(self, rewards: torch.Tensor, done: torch.Tensor) -> None:
+        """Fold this rollout's (T, N) discounted reward sums into return_rms."""
+        rewards_np = rewards.cpu().numpy().astype(np.float64)
+        carry = self.reward_sums
+        if carry is None or carry.shape != rewards_np.shape[1:]:
+            carry = np.zeros(rewards_np.shape[1], dtype=np.float64)
+        sums, self.reward_sums = discounted_reward_sums(
+            rewards_np, done.cpu().numpy(), carry, self.config.gamma
+        )
+        self.return_rms.update(sums.reshape(-1))
 
     def _values(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s) (B,) for obs (B, obs_dim): the critic through ppo_grad's faster forward."""
@@ -318,6 +353,9 @@ class PPO:
         return {
             "optim": self.optim.state_dict(),
             "return_rms": self.return_rms.state_dict(),
+            "reward_sums": torch.from_numpy(
+                self.reward_sums if self.reward_sums is not None else np.zeros(0)
+            ),
             "smoothed_loss": torch.tensor(
                 float("nan") if self.smoothed_loss is None else self.smoothed_loss
             ),
@@ -326,6 +364,8 @@ class PPO:
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.optim.load_state_dict(state["optim"])  # type: ignore[arg-type]
         self.return_rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
+        sums = state.get("reward_sums")  # absent in checkpoints before it existed
+        self.reward_sums = sums.numpy().copy() if sums is not None and sums.numel() else None  # type: ignore[union-attr]
         smoothed = float(state["smoothed_loss"])  # type: ignore[arg-type]
         self.smoothed_loss = None if math.isnan(smoothed) else smoothed
 

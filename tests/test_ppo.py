@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,7 @@ from gail_cli.config import PPOConfig
 from gail_cli.errors import GailError
 from gail_cli.nets import Critic, GaussianActor
 from gail_cli.normalization import RunningMeanStd
-from gail_cli.ppo import PPO, compute_gae, policy_loss, value_loss
+from gail_cli.ppo import PPO, compute_gae, discounted_reward_sums, policy_loss, value_loss
 from gail_cli.ppo_grad import ManualMLP
 from gail_cli.types import Minibatch
 
@@ -148,6 +149,39 @@ def test_return_scaling_divides_by_running_std_without_centring() -> None:
     expected.update(rewards.flatten().numpy())
     assert ppo.return_rms.var == pytest.approx(expected.var)
     assert torch.allclose(v, values, atol=1e-6)
+
+
+def test_discounted_reward_sums_restart_after_each_end_and_carry_over() -> None:
+    rewards = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]])
+    done = np.array([[False, True], [True, False], [False, False]])
+    sums, carry = discounted_reward_sums(rewards, done, np.array([10.0, 0.0]), gamma=0.5)
+    # env 0: 1 + 0.5*10 = 6, 1 + 0.5*6 = 4 (ends), 1; env 1: 2 (ends), 2, 2 + 0.5*2 = 3
+    assert sums.tolist() == [[6.0, 2.0], [4.0, 2.0], [1.0, 3.0]]
+    assert carry.tolist() == [1.0, 3.0]
+
+
+def test_return_scaling_std_does_not_feed_on_a_poor_critic() -> None:
+    """A critic whose values vary by several of its units must not inflate the std.
+
+    The seed's statistic (the GAE returns, which bootstrap from the scaled critic) grew
+    geometrically here: a std of 5e7 after 5 rollouts, 4e23 after 20.
+    """
+    ppo = _ppo(return_scaling=True, gamma=0.99, gae_lambda=0.95)
+    with torch.no_grad():
+        ppo.critic.net[-1].weight.mul_(200.0)  # values far off, varying across states
+    torch.manual_seed(1)
+    no = torch.zeros(64, 4, dtype=torch.bool)
+    rewards = -0.6 + 0.1 * torch.randn(20, 64, 4)
+    for k in range(20):
+        obs, next_obs = torch.randn(64, 4, 3), torch.randn(64, 4, 3)
+        ppo.advantages_and_returns(obs, next_obs, rewards[k], no, no, True)
+    sums, _ = discounted_reward_sums(
+        rewards.flatten(0, 1).numpy().astype(np.float64),
+        no.repeat(20, 1).numpy(),
+        np.zeros(4),
+        gamma=0.99,
+    )
+    assert math.sqrt(ppo.return_rms.var) == pytest.approx(sums.std(), rel=1e-6)
 
 
 def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
