@@ -134,6 +134,7 @@ def test_every_shipped_env_has_a_tuning_file_that_names_itself() -> None:
         "CartPole-v1",
         "Acrobot-v1",
         "LunarLander-v3",
+        "Ant-v4",
     }
     assert {p.stem for p in TUNED_FILES} == tuned
 
