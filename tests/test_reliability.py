@@ -333,3 +333,18 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path, expert_file: Path) ->
         metrics = json.loads((run / "metrics.json").read_text())
         figures.append({k: v for k, v in metrics.items() if not k.startswith("time/")})
     assert figures[0] == figures[1]
+
+
+def test_ctrl_c_before_the_run_starts_is_one_line_and_exit_130(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gail_cli.hydra_errors import console_script
+
+    def composing_app() -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises while Hydra composes the config
+
+    with pytest.raises(SystemExit) as exit_info:
+        console_script(composing_app, "gail-train")()
+    assert exit_info.value.code == 130
+    err = capsys.readouterr().err
+    assert err == "gail-train: interrupted before the run started\n"
