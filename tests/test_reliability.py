@@ -336,9 +336,13 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path, expert_file: Path) ->
 
 
 def test_ctrl_c_before_the_run_starts_is_one_line_and_exit_130(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gail_cli.hydra_errors import console_script
+
+    # console_script sets HYDRA_FULL_ERROR=1 in this process; the monkeypatch removes it
+    # again afterwards, so that later tests' subprocesses do not inherit it
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
 
     def composing_app() -> None:
         raise KeyboardInterrupt  # what Ctrl-C raises while Hydra composes the config

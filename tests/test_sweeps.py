@@ -211,7 +211,6 @@ def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, expert_
         *SHORT,
         f"hydra.sweep.dir={sweep}",
     )
-    # one CI run under load saw exit 1 with job 0's line last; show both streams if again
     assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-2000:])
     assert "Traceback" not in result.stderr
     assert "dataset.num_trajectories=99 but the file holds only 3 episodes" in result.stderr
