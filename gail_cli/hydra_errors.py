@@ -120,7 +120,7 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
                 print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:  # Ctrl-C before the run started (composing, loading)
-            print(f"{program}: interrupted before the run started", file=sys.stderr)
+            print(f"{program}: interrupted before the run started", file=sys.stderr, flush=True)
             sys.exit(130)
         except Exception as exc:
             print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)

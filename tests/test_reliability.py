@@ -22,6 +22,7 @@ import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
 from gail_cli.build import build_trainer
 from gail_cli.checkpoint import load_checkpoint, save_checkpoint
 from gail_cli.errors import GailError
+from gail_cli.hydra_errors import console_script
 from gail_cli.logger import RunLogger
 from gail_cli.trainer import TrainingDiverged
 
@@ -338,8 +339,6 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path, expert_file: Path) ->
 def test_ctrl_c_before_the_run_starts_is_one_line_and_exit_130(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gail_cli.hydra_errors import console_script
-
     # console_script sets HYDRA_FULL_ERROR=1 in this process; the monkeypatch removes it
     # again afterwards, so that later tests' subprocesses do not inherit it
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
