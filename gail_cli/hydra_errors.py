@@ -97,34 +97,47 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
     """Wrap a Hydra app so that whatever Hydra refuses also ends in one line and exit 2.
 
     Hydra normally prints multi-line errors itself; with HYDRA_FULL_ERROR set here, they
-    propagate to this wrapper instead. A user who sets HYDRA_FULL_ERROR=1 still gets the
-    full traceback.
+    propagate to this wrapper instead, and the variable is put back as it was when the
+    wrapper returns or exits, so an in-process caller keeps its environment. A user who
+    sets HYDRA_FULL_ERROR=1 still gets the full traceback.
     """
 
     def main() -> None:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        users_setting = os.environ.get("HYDRA_FULL_ERROR")
+        if users_setting == "1":
             app()
             return
         os.environ["HYDRA_FULL_ERROR"] = "1"
         try:
-            app()
-        except GailError as exc:  # a multirun job's error, re-raised by the sweeper
-            if getattr(exc, "reported", False):
-                print(
-                    f"{program}: error: a job of the sweep failed (its error is above); "
-                    "the other jobs ran to the end",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            _run_reporting_errors(app, program)
+        finally:
+            if users_setting is None:
+                os.environ.pop("HYDRA_FULL_ERROR", None)
             else:
-                print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except KeyboardInterrupt:  # Ctrl-C before the run started (composing, loading)
-            print(f"{program}: interrupted before the run started", file=sys.stderr, flush=True)
-            sys.exit(130)
-        except Exception as exc:
-            print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
-            sys.exit(EXIT_BAD_INPUT)
+                os.environ["HYDRA_FULL_ERROR"] = users_setting
 
     main.__doc__ = app.__doc__
     return main
+
+
+def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
+    """Run a Hydra app; whatever it raises becomes one stderr line and an exit code."""
+    try:
+        app()
+    except GailError as exc:  # a multirun job's error, re-raised by the sweeper
+        if getattr(exc, "reported", False):
+            print(
+                f"{program}: error: a job of the sweep failed (its error is above); "
+                "the other jobs ran to the end",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # Ctrl-C before the run started (composing, loading)
+        print(f"{program}: interrupted before the run started", file=sys.stderr, flush=True)
+        sys.exit(130)
+    except Exception as exc:
+        print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_BAD_INPUT)

@@ -339,9 +339,7 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path, expert_file: Path) ->
 def test_ctrl_c_before_the_run_starts_is_one_line_and_exit_130(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # console_script sets HYDRA_FULL_ERROR=1 in this process; the monkeypatch removes it
-    # again afterwards, so that later tests' subprocesses do not inherit it
-    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
 
     def composing_app() -> None:
         raise KeyboardInterrupt  # what Ctrl-C raises while Hydra composes the config
@@ -351,3 +349,32 @@ def test_ctrl_c_before_the_run_starts_is_one_line_and_exit_130(
     assert exit_info.value.code == 130
     err = capsys.readouterr().err
     assert err == "gail-train: interrupted before the run started\n"
+
+
+@pytest.mark.parametrize("users_setting", [None, "0"])
+def test_the_console_script_leaves_hydra_full_error_as_it_found_it(
+    users_setting: str | None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the wrapper sets HYDRA_FULL_ERROR=1 while the app runs (so that Hydra's errors reach
+    # it); an in-process caller must get its own setting back, on success and on error
+    if users_setting is None:
+        monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    else:
+        monkeypatch.setenv("HYDRA_FULL_ERROR", users_setting)
+    seen_inside = []
+
+    def succeeding_app() -> None:
+        seen_inside.append(os.environ.get("HYDRA_FULL_ERROR"))
+
+    def failing_app() -> None:
+        seen_inside.append(os.environ.get("HYDRA_FULL_ERROR"))
+        raise ValueError("bad override")
+
+    console_script(succeeding_app, "gail-train")()
+    assert os.environ.get("HYDRA_FULL_ERROR") == users_setting
+    with pytest.raises(SystemExit) as exit_info:
+        console_script(failing_app, "gail-train")()
+    assert exit_info.value.code == 2
+    assert os.environ.get("HYDRA_FULL_ERROR") == users_setting
+    assert seen_inside == ["1", "1"]
+    assert capsys.readouterr().err == "gail-train: error: bad override\n"
