@@ -11,7 +11,7 @@ from omegaconf import DictConfig, open_dict
 
 import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
 from gail_cli.build import typed
-from gail_cli.config import DiscriminatorConfig, PolicyConfig, PPOConfig, TrainerConfig
+from gail_cli.config import DiscriminatorConfig, NetConfig, PolicyConfig, PPOConfig, TrainerConfig
 from gail_cli.env_tuning import drop_foreign_tuning
 from gail_cli.errors import GailError
 
@@ -166,6 +166,10 @@ def test_another_env_id_gets_the_generic_defaults_not_the_env_options_tuning() -
     assert cfg.policy.log_std_init == PolicyConfig().log_std_init
     assert cfg.trainer.bc_init_steps == TrainerConfig().bc_init_steps
     assert cfg.discriminator.reward_form == DiscriminatorConfig().reward_form
+    # list-valued keys too: HalfCheetah's wider nets go back to the group's
+    assert "policy.hidden_sizes" in reset and "critic.hidden_sizes" in reset
+    assert list(cfg.policy.hidden_sizes) == list(PolicyConfig().hidden_sizes)
+    assert list(cfg.critic.hidden_sizes) == list(NetConfig().hidden_sizes)
 
 
 def test_the_env_options_own_id_keeps_its_tuning_and_command_line_values_stay() -> None:
