@@ -13,10 +13,12 @@ kept pairs fall in each phase.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
-from gail_cli.data import episode_ends, load_expert_data
+from gail_cli.data import episode_ends, load_expert_data, subsample_pairs
+from gail_cli.errors import GailError
 
 SETTLE_STEPS = 100
 MIN_CORRELATION = 0.5
@@ -50,7 +52,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
 
-    full = load_expert_data(args.path, num_trajectories=args.episodes)
+    try:
+        full = load_expert_data(args.path, num_trajectories=args.episodes)
+        kept_per_seed = {seed: subsample_pairs(full, args.subsample, seed) for seed in args.seeds}
+    except GailError as exc:
+        sys.exit(f"subsample_phases: error: {exc}")
     first_end = int(episode_ends(full.terminals, full.timeouts)[0])
     steady = full.observations[SETTLE_STEPS:first_end]
     found = gait_period(steady, args.subsample)
@@ -61,10 +67,7 @@ def main() -> None:
     scale = steady.std(0) + 1e-8
     phase_means = np.stack([steady[p::period].mean(0) for p in range(period)]) / scale
     print(f"gait period {period} steps (autocorrelation {corr:.2f}); subsample {args.subsample}")
-    for seed in args.seeds:
-        kept = load_expert_data(
-            args.path, num_trajectories=args.episodes, subsample=args.subsample, seed=seed
-        )
+    for seed, kept in kept_per_seed.items():
         dist = ((kept.observations / scale)[:, None, :] - phase_means[None]) ** 2
         counts = np.bincount(dist.sum(-1).argmin(1), minlength=period)
         print(f"seed {seed}: kept pairs per phase {counts.tolist()}")
