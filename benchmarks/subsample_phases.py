@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from gail_cli.data import episode_ends, load_expert_data, subsample_pairs
+from gail_cli.data.experts import episode_ends, load_expert_data, subsample_pairs
 from gail_cli.errors import GailError
 
 SETTLE_STEPS = 100

@@ -33,11 +33,11 @@ import numpy as np
 import torch
 from hydra import compose, initialize_config_module
 
-import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
-from gail_cli.build import build_trainer
-from gail_cli.data import write_d4rl
-from gail_cli.envs import make_vector_env
-from gail_cli.logger import RunLogger
+import gail_cli.cli.apps  # noqa: F401  (registers the data_dir resolver)
+from gail_cli.data.experts import write_d4rl
+from gail_cli.run.build import build_trainer
+from gail_cli.run.envs import make_vector_env
+from gail_cli.run.logger import RunLogger
 
 ENV_ID = "HalfCheetah-v4"
 NUM_ENVS = 8
@@ -146,7 +146,7 @@ def loop_rate(
 # from the forking parent, so it measures this process alone.
 LOAD_PROBE = """
 import sys, time
-from gail_cli.data import load_expert_data
+from gail_cli.data.experts import load_expert_data
 def peak_kb():
     status = open("/proc/self/status").read()
     return int(status.split("VmHWM:")[1].split()[0])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from gail_cli.data import write_d4rl
+from gail_cli.data.experts import write_d4rl
 
 # In-process tests run torch single-threaded, as gail-train does on CPU (threads=auto):
 # with more threads, tiny networks on a loaded 2-core machine spend their time waiting.

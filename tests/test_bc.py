@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gail_cli.bc import CloneLoss, behavior_clone
-from gail_cli.config import PPOConfig
-from gail_cli.nets import Critic, GaussianActor
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO
+from gail_cli.algo.bc import CloneLoss, behavior_clone
+from gail_cli.algo.nets import Critic, GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO
+from gail_cli.settings import PPOConfig
 
 
 def _ppo() -> PPO:

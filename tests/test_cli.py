@@ -10,8 +10,8 @@ import pytest
 from conftest import TINY, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.data import load_expert_data
+from gail_cli.data.checkpoint import load_checkpoint
+from gail_cli.data.experts import load_expert_data
 
 REQUIRED_TAGS = {
     *(

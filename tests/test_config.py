@@ -9,11 +9,11 @@ import yaml
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig, open_dict
 
-import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
-from gail_cli.build import typed
-from gail_cli.config import DiscriminatorConfig, NetConfig, PolicyConfig, PPOConfig, TrainerConfig
-from gail_cli.env_tuning import drop_foreign_tuning
+import gail_cli.cli.apps  # noqa: F401  (registers the data_dir resolver)
 from gail_cli.errors import GailError
+from gail_cli.run.build import typed
+from gail_cli.run.env_tuning import drop_foreign_tuning
+from gail_cli.settings import DiscriminatorConfig, NetConfig, PolicyConfig, PPOConfig, TrainerConfig
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ENV_OPTIONS = sorted(p.stem for p in (CONF / "env").glob("*.yaml"))

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gail_cli.data import episode_ends, load_expert_data, write_d4rl
+from gail_cli.data.experts import episode_ends, load_expert_data, write_d4rl
 from gail_cli.errors import GailError
 
 OBS_DIM, ACT_DIM = 3, 2

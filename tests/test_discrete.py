@@ -15,15 +15,15 @@ import torch
 from conftest import run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from gail_cli.bc import behavior_clone
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.data import load_expert_data, write_d4rl
-from gail_cli.envs import env_spec
+from gail_cli.algo.bc import behavior_clone
+from gail_cli.algo.nets import CategoricalActor, Critic, GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO, PPOConfig, explained_variance, policy_change
+from gail_cli.algo.records import Minibatch
+from gail_cli.data.checkpoint import load_checkpoint
+from gail_cli.data.experts import load_expert_data, write_d4rl
 from gail_cli.errors import GailError
-from gail_cli.nets import CategoricalActor, Critic, GaussianActor
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, PPOConfig, explained_variance, policy_change
-from gail_cli.types import Minibatch
+from gail_cli.run.envs import env_spec
 
 # CartPole budget: 2 envs, 256-step rollouts, 2 PPO epochs, 2-episode evaluations
 TINY_CARTPOLE = [

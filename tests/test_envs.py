@@ -7,10 +7,10 @@ import pytest
 import torch
 from gymnasium.vector import AutoresetMode
 
-import gail_cli.envs
-from gail_cli.envs import Collector, env_spec, make_vector_env
-from gail_cli.nets import GaussianActor
-from gail_cli.normalization import ObservationNormalizer
+import gail_cli.run.envs
+from gail_cli.algo.nets import GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.run.envs import Collector, env_spec, make_vector_env
 
 MAKE_VEC = gym.make_vec
 
@@ -37,7 +37,7 @@ def test_a_vector_env_of_another_autoreset_mode_is_refused(
 ) -> None:
     """If gymnasium's make_vec ignored or changed the mode, building the env must fail."""
     monkeypatch.setattr(
-        gail_cli.envs.gym,
+        gail_cli.run.envs.gym,
         "make_vec",
         lambda env_id, num_envs, **_: _next_step_vector_env(env_id, num_envs),
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gail_cli.checkpoint import load_checkpoint, save_checkpoint
+from gail_cli.data.checkpoint import load_checkpoint, save_checkpoint
 from gail_cli.errors import GailError, first_sentence
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from gail_cli.envs import env_spec, make_vector_env
+from gail_cli.algo.nets import GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.errors import GailError
-from gail_cli.evaluation import BackgroundEvaluator, InlineEvaluator
-from gail_cli.nets import GaussianActor
-from gail_cli.normalization import ObservationNormalizer
+from gail_cli.run.envs import env_spec, make_vector_env
+from gail_cli.run.evaluation import BackgroundEvaluator, InlineEvaluator
 
 ENV_ID = "Hopper-v4"
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from conftest import one_error_line, run_cli
 
-from gail_cli.build import load_policy
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.envs import make_vector_env, play_episodes
-from gail_cli.export import policy_spec
-from gail_cli.normalization import ObservationNormalizer
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.cli.export import policy_spec
+from gail_cli.data.checkpoint import load_checkpoint
+from gail_cli.run.build import load_policy
+from gail_cli.run.envs import make_vector_env, play_episodes
 
 EXPERT = Path(__file__).resolve().parents[1] / "data" / "experts" / "Hopper-v4.pt"
 EPISODES = 2

@@ -7,9 +7,7 @@ import math
 import pytest
 import torch
 
-from gail_cli.config import DiscriminatorConfig, PPOConfig
-from gail_cli.errors import GailError
-from gail_cli.gail import (
+from gail_cli.algo.gail import (
     ABSORBING_AVERAGE,
     ABSORBING_FLOOR,
     GAIL,
@@ -20,10 +18,12 @@ from gail_cli.gail import (
     gradient_penalty,
     policy_reward,
 )
-from gail_cli.nets import Critic, Discriminator, GaussianActor
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO
-from gail_cli.types import Rollout
+from gail_cli.algo.nets import Critic, Discriminator, GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO
+from gail_cli.algo.records import Rollout
+from gail_cli.errors import GailError
+from gail_cli.settings import DiscriminatorConfig, PPOConfig
 
 
 class LinearLogit(torch.nn.Module):

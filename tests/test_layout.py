@@ -9,12 +9,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gail_cli import config
-from gail_cli.gail import REWARD_FORMS
-from gail_cli.nets import ACTIVATIONS
+from gail_cli import settings as config
+from gail_cli.algo.gail import REWARD_FORMS
+from gail_cli.algo.nets import ACTIVATIONS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gail_cli"
 CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+def module_names() -> dict[str, Path]:
+    """Dotted name below gail_cli ("algo.ppo", "settings") -> source file."""
+    return {
+        ".".join(path.relative_to(PACKAGE).with_suffix("").parts): path
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "__init__.py"
+    }
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -23,22 +32,27 @@ def import_graph() -> dict[str, set[str]]:
     Imports inside functions and under ``if TYPE_CHECKING`` count too: they are still a
     dependency a reader has to follow.
     """
-    modules = {path.stem for path in PACKAGE.glob("*.py")}
+    modules = module_names()
     graph: dict[str, set[str]] = {}
-    for path in PACKAGE.glob("*.py"):
+    for name, path in modules.items():
         edges: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names: list[str] = []
+            targets: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            for name in names:
-                parts = name.split(".")
-                if parts[0] == "gail_cli" and len(parts) > 1 and parts[1] in modules:
-                    edges.add(parts[1])
-        edges.discard(path.stem)
-        graph[path.stem] = edges
+                targets = [a.name for a in node.names]
+            for target in targets:
+                parts = target.split(".")
+                if parts[0] != "gail_cli":
+                    continue
+                for end in range(len(parts), 1, -1):
+                    dotted = ".".join(parts[1:end])
+                    if dotted in modules:
+                        edges.add(dotted)
+                        break
+        edges.discard(name)
+        graph[name] = edges
     return graph
 
 
@@ -72,14 +86,42 @@ def test_find_cycle_finds_a_cycle_and_accepts_a_tree() -> None:
 
 def test_the_gail_cli_import_graph_has_no_cycle() -> None:
     graph = import_graph()
-    assert "ppo" in graph["gail"] and "config" in graph["ppo"]  # the parser sees imports
+    assert "algo.ppo" in graph["algo.gail"] and "settings" in graph["algo.ppo"]  # parsed
     assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph) or [])}"
 
 
-def test_config_and_types_depend_on_no_algorithm_module() -> None:
+def test_settings_and_records_depend_on_no_other_module() -> None:
     graph = import_graph()
-    assert graph["config"] <= {"errors"}
-    assert graph["types"] == set()
+    assert graph["settings"] <= {"errors"}
+    assert graph["algo.records"] == set()
+
+
+# The tiers, lowest first: a module may import from its own tier, a lower one, and the
+# foundation (settings, errors), never from a higher tier. data and algo are side by
+# side: neither imports the other.
+ALLOWED_TIERS = {
+    "algo": {"algo"},
+    "data": {"data"},
+    "run": {"run", "algo", "data"},
+    "cli": {"cli", "run", "algo", "data"},
+}
+
+
+def tier(module: str) -> str:
+    return module.split(".")[0] if "." in module else "foundation"
+
+
+def test_each_tier_imports_only_from_the_tiers_below_it() -> None:
+    graph = import_graph()
+    assert {tier(m) for m in graph} == {*ALLOWED_TIERS, "foundation"}
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if tier(target) != "foundation"
+        and tier(target) not in ALLOWED_TIERS.get(tier(module), set())
+    ]
+    assert not wrong, "; ".join(wrong)
 
 
 # -- one source of defaults -----------------------------------------------------------

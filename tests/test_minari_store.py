@@ -10,7 +10,7 @@ import pytest
 from conftest import HALFCHEETAH_ACT, HALFCHEETAH_OBS, TINY, one_error_line, run_cli
 from omegaconf import OmegaConf
 
-from gail_cli.minari_store import local_dataset_ids, resolve_minari_id
+from gail_cli.data.minari_store import local_dataset_ids, resolve_minari_id
 
 DATASET_ID = "test/halfcheetah/tiny-v0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gail_cli.nets import Critic, Discriminator, GaussianActor
+from gail_cli.algo.nets import Critic, Discriminator, GaussianActor
 
 
 def test_actor_log_prob_and_entropy_match_torch_normal() -> None:

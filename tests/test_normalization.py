@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
+from gail_cli.algo.normalization import ObservationNormalizer, RunningMeanStd
 
 
 def test_running_statistics_equal_whole_batch_statistics() -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-import gail_cli.optim
-from gail_cli.optim import FlatAdam
+import gail_cli.algo.optim
+from gail_cli.algo.optim import FlatAdam
 
 
 @pytest.fixture(params=["fused", "formula"])
 def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test on torch's fused Adam kernel, then on FlatAdam's own formula."""
     if request.param == "formula":
-        monkeypatch.setattr(gail_cli.optim, "FUSED_ADAM", None)
-    elif gail_cli.optim.FUSED_ADAM is None:
+        monkeypatch.setattr(gail_cli.algo.optim, "FUSED_ADAM", None)
+    elif gail_cli.algo.optim.FUSED_ADAM is None:
         pytest.skip("this torch has no fused Adam kernel")
     return request.param
 

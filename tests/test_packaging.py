@@ -40,7 +40,7 @@ def test_the_wheel_holds_every_yaml_and_runs_from_its_install(
     code = (
         "import sys, gail_cli, gail_cli.conf\n"
         "print('module', gail_cli.__file__)\n"
-        "from gail_cli.cli import train\n"
+        "from gail_cli.cli.apps import train\n"
         "sys.argv = ['gail-train', '--cfg', 'job', 'env=Hopper-v4']\n"
         "train()\n"
     )

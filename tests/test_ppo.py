@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from gail_cli.config import PPOConfig
+from gail_cli.algo.nets import Critic, GaussianActor
+from gail_cli.algo.normalization import RunningMeanStd
+from gail_cli.algo.ppo import PPO, compute_gae, discounted_reward_sums, policy_loss, value_loss
+from gail_cli.algo.ppo_grad import ManualMLP
+from gail_cli.algo.records import Minibatch
 from gail_cli.errors import GailError
-from gail_cli.nets import Critic, GaussianActor
-from gail_cli.normalization import RunningMeanStd
-from gail_cli.ppo import PPO, compute_gae, discounted_reward_sums, policy_loss, value_loss
-from gail_cli.ppo_grad import ManualMLP
-from gail_cli.types import Minibatch
+from gail_cli.settings import PPOConfig
 
 
 def test_gae_matches_hand_computation_with_truncation_and_termination() -> None:

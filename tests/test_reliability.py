@@ -18,13 +18,13 @@ from conftest import BIN, TINY, make_expert_file, one_error_line, run_cli
 from hydra import compose, initialize_config_module
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
-from gail_cli.build import build_trainer
-from gail_cli.checkpoint import load_checkpoint, save_checkpoint
+import gail_cli.cli.apps  # noqa: F401  (registers the data_dir resolver)
+from gail_cli.cli.hydra_errors import console_script
+from gail_cli.data.checkpoint import load_checkpoint, save_checkpoint
 from gail_cli.errors import GailError
-from gail_cli.hydra_errors import console_script
-from gail_cli.logger import RunLogger
-from gail_cli.trainer import TrainingDiverged
+from gail_cli.run.build import build_trainer
+from gail_cli.run.logger import RunLogger
+from gail_cli.run.trainer import TrainingDiverged
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import yaml
 from conftest import run_cli
 from torch.utils.tensorboard import SummaryWriter
 
-from gail_cli.report import main
+from gail_cli.cli.report import main
 
 EXPERT = 100.0  # the fake runs' expert return: normalized = return / 100
 

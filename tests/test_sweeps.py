@@ -14,8 +14,8 @@ from conftest import BIN, TINY, run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-import gail_cli.cli  # noqa: F401  (registers the data_dir and make_dirs resolvers)
-from gail_cli.optuna_storage import prepare_storage
+import gail_cli.cli.apps  # noqa: F401  (registers the data_dir and make_dirs resolvers)
+from gail_cli.cli.optuna_storage import prepare_storage
 
 SHORT = [*TINY, "trainer.total_env_steps=1024", "trainer.eval_episodes=1"]
 

@@ -8,9 +8,9 @@ import pytest
 from conftest import TINY
 from hydra import compose, initialize_config_module
 
-import gail_cli.cli  # noqa: F401  (registers the data_dir resolver)
-from gail_cli.build import build_trainer
-from gail_cli.logger import RunLogger
+import gail_cli.cli.apps  # noqa: F401  (registers the data_dir resolver)
+from gail_cli.run.build import build_trainer
+from gail_cli.run.logger import RunLogger
 
 
 def test_the_schedule_reads_the_env_steps_before_each_rollout(

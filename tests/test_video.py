@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import BIN
 
-from gail_cli import rendering
-from gail_cli.checkpoint import save_checkpoint
+from gail_cli.cli import rendering
+from gail_cli.data.checkpoint import save_checkpoint
 from gail_cli.errors import GailError
 
 REPO = Path(__file__).resolve().parents[1]

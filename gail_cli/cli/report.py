@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from gail_cli.algo.stats import expert_from_normalized
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.stats import expert_from_normalized
 
 PROGRAM = "gail-report"
 EXIT_BAD_INPUT = 2

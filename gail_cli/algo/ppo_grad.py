@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gail_cli.config import PPOConfig
-from gail_cli.nets import HALF_LOG_2PI, GaussianActor
-from gail_cli.types import Minibatch
+from gail_cli.algo.nets import HALF_LOG_2PI, GaussianActor
+from gail_cli.algo.records import Minibatch
+from gail_cli.settings import PPOConfig
 
 
 class ManualMLP:

@@ -1,10 +1,10 @@
 """The console scripts: thin Hydra apps that compose a config and hand it on.
 
-gail-train and gail-expert run :func:`gail_cli.training.run_training`; gail-eval and
-gail-collect run a saved policy (:mod:`gail_cli.eval_command`,
-:mod:`gail_cli.collect_command`); gail-export writes it as TorchScript or ONNX
-(:mod:`gail_cli.export`). Errors become one line on stderr
-(:mod:`gail_cli.hydra_errors`).
+gail-train and gail-expert run :func:`gail_cli.run.job.run_training`; gail-eval and
+gail-collect run a saved policy (:mod:`gail_cli.cli.evaluate`,
+:mod:`gail_cli.cli.collect`); gail-export writes it as TorchScript or ONNX
+(:mod:`gail_cli.cli.export`). Errors become one line on stderr
+(:mod:`gail_cli.cli.hydra_errors`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from gail_cli.build import data_dir
-from gail_cli.collect_command import collect_dataset
-from gail_cli.eval_command import evaluate_checkpoint
-from gail_cli.export import export_checkpoint
-from gail_cli.hydra_errors import console_script, guarded
-from gail_cli.training import run_training
+from gail_cli.cli.collect import collect_dataset
+from gail_cli.cli.evaluate import evaluate_checkpoint
+from gail_cli.cli.export import export_checkpoint
+from gail_cli.cli.hydra_errors import console_script, guarded
+from gail_cli.run.build import data_dir
+from gail_cli.run.job import run_training
 
 CONFIG_PATH = "pkg://gail_cli.conf"
 

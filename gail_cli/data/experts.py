@@ -23,7 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from gail_cli.atomic import atomic_path
+from gail_cli.data.atomic import atomic_path
 from gail_cli.errors import GailError, first_sentence
 
 D4RL_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")

@@ -18,13 +18,13 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from gail_cli.atomic import atomic_path
-from gail_cli.build import Policy, load_policy
-from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
-from gail_cli.envs import EnvSpec, env_spec, make_vector_env
+from gail_cli.algo.nets import CategoricalActor, GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.data.atomic import atomic_path
+from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import CategoricalActor, GaussianActor
-from gail_cli.normalization import ObservationNormalizer
+from gail_cli.run.build import Policy, load_policy
+from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
 OBS_NAME, ACTION_NAME = "observations", "actions"

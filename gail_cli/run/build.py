@@ -20,30 +20,30 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from gail_cli.agent import Agent
-from gail_cli.bc import CloneLoss
-from gail_cli.config import (
+from gail_cli.algo.agent import Agent
+from gail_cli.algo.bc import CloneLoss
+from gail_cli.algo.gail import GAIL
+from gail_cli.algo.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO, PPOLearner
+from gail_cli.data.experts import ExpertData, load_expert_data
+from gail_cli.data.minari_store import resolve_minari_id
+from gail_cli.errors import GailError
+from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
+from gail_cli.run.evaluation import (
+    EVAL_SEED_OFFSET,
+    BackgroundEvaluator,
+    Evaluator,
+    InlineEvaluator,
+)
+from gail_cli.run.trainer import Progress, Trainer
+from gail_cli.settings import (
     DiscriminatorConfig,
     NetConfig,
     PolicyConfig,
     PPOConfig,
     TrainerConfig,
 )
-from gail_cli.data import ExpertData, load_expert_data
-from gail_cli.envs import EnvSpec, env_spec, make_vector_env
-from gail_cli.errors import GailError
-from gail_cli.evaluation import (
-    EVAL_SEED_OFFSET,
-    BackgroundEvaluator,
-    Evaluator,
-    InlineEvaluator,
-)
-from gail_cli.gail import GAIL
-from gail_cli.minari_store import resolve_minari_id
-from gail_cli.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, PPOLearner
-from gail_cli.trainer import Progress, Trainer
 
 T = TypeVar("T")
 

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 
-from gail_cli.config import VECTOR_MODES
+from gail_cli.algo.nets import Actor
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.records import Rollout
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import Actor
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.types import Rollout
+from gail_cli.settings import VECTOR_MODES
 
 
 @dataclass(frozen=True)

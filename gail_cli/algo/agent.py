@@ -11,11 +11,11 @@ from typing import Any, Protocol
 
 import torch
 
-from gail_cli.nets import Actor, Critic, Discriminator
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO
-from gail_cli.stats import SummaryStats
-from gail_cli.types import Rollout
+from gail_cli.algo.nets import Actor, Critic, Discriminator
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO
+from gail_cli.algo.records import Rollout
+from gail_cli.algo.stats import SummaryStats
 
 
 class Learner(Protocol):

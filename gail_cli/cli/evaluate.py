@@ -7,13 +7,13 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gail_cli.build import load_policy, random_return
-from gail_cli.checkpoint import load_checkpoint, resolve_checkpoint
-from gail_cli.data import load_expert_data
-from gail_cli.envs import record_video
-from gail_cli.playback import positive_int, roll_out, setup
-from gail_cli.rendering import choose_gl_backend
-from gail_cli.stats import normalized_return
+from gail_cli.algo.stats import normalized_return
+from gail_cli.cli.rendering import choose_gl_backend
+from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
+from gail_cli.data.experts import load_expert_data
+from gail_cli.run.build import load_policy, random_return
+from gail_cli.run.envs import record_video
+from gail_cli.run.playback import positive_int, roll_out, setup
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> float:

@@ -20,14 +20,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gail_cli.agent import Agent
-from gail_cli.checkpoint import save_checkpoint
-from gail_cli.config import TrainerConfig
-from gail_cli.envs import Collector, EnvSpec
+from gail_cli.algo.agent import Agent
+from gail_cli.algo.stats import SummaryStats, normalized_return
+from gail_cli.data.checkpoint import save_checkpoint
 from gail_cli.errors import GailError, Interrupted
-from gail_cli.evaluation import Evaluator
-from gail_cli.logger import RunLogger
-from gail_cli.stats import SummaryStats, normalized_return
+from gail_cli.run.envs import Collector, EnvSpec
+from gail_cli.run.evaluation import Evaluator
+from gail_cli.run.logger import RunLogger
+from gail_cli.settings import TrainerConfig
 
 
 class TrainingDiverged(GailError):

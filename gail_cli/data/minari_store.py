@@ -3,7 +3,7 @@
 Minari keeps each dataset under a root folder, ``$MINARI_DATASETS_PATH`` or else
 ``~/.minari/datasets``, as ``<root>/<dataset id>/data/main_data.hdf5``, where a dataset
 id such as ``mujoco/hopper/expert-v0`` may have namespace folders. That file holds the
-episodes as ``episode_<i>`` groups, which :func:`gail_cli.data.load_expert_data` reads.
+episodes as ``episode_<i>`` groups, which :func:`gail_cli.data.experts.load_expert_data` reads.
 """
 
 from __future__ import annotations

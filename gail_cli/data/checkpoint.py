@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from gail_cli.atomic import atomic_path
+from gail_cli.data.atomic import atomic_path
 from gail_cli.errors import GailError, first_sentence
 
 FORMAT_VERSION = 1

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from gail_cli.build import load_policy
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.data import write_d4rl
+from gail_cli.data.checkpoint import load_checkpoint
+from gail_cli.data.experts import write_d4rl
 from gail_cli.errors import GailError
-from gail_cli.playback import positive_int, roll_out, setup
+from gail_cli.run.build import load_policy
+from gail_cli.run.playback import positive_int, roll_out, setup
 
 
 def collect_dataset(cfg: DictConfig) -> float:

@@ -7,12 +7,12 @@ cloned mean from the first rollout on; a categorical actor's logits by cross-ent
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from gail_cli.agent import Agent
-from gail_cli.data import ExpertData
-from gail_cli.nets import Actor
-from gail_cli.normalization import ObservationNormalizer
+from gail_cli.algo.agent import Agent
+from gail_cli.algo.nets import Actor
+from gail_cli.algo.normalization import ObservationNormalizer
 
 BC_BATCH_SIZE = 256
 BC_LR = 1e-3
@@ -118,24 +118,27 @@ class CloneLoss:
         self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
 
 
-def warm_start(agent: Agent, expert: ExpertData, steps: int) -> str:
-    """Clone the expert into ``agent``'s actor before the first rollout; returns a log line.
+def warm_start(agent: Agent, observations: np.ndarray, actions: np.ndarray, steps: int) -> str:
+    """Clone the expert pairs into ``agent``'s actor before the first rollout; returns a log line.
+
+    ``observations`` (N, obs_dim) raw float32, ``actions`` (N, act_dim) as the env takes them
+    (one-hot for discrete actions).
 
     With running observation statistics, the expert's observations are folded in first,
     so the transform the clone is fitted through does not jump at the first rollout.
     """
     normalizer = agent.normalizer
     if normalizer.mode == "running":
-        normalizer.update(expert.observations)
+        normalizer.update(observations)
     device = next(agent.actor.parameters()).device
     before, after = behavior_clone(
         agent.actor,
         normalizer,
-        torch.from_numpy(expert.observations).to(device),
-        torch.from_numpy(expert.actions).to(device),
+        torch.from_numpy(observations).to(device),
+        torch.from_numpy(actions).to(device),
         steps,
     )
     return (
-        f"behavioral cloning: {steps} steps on {expert.num_transitions} expert transitions, "
+        f"behavioral cloning: {steps} steps on {len(observations)} expert transitions, "
         f"{agent.actor.CLONE_LOSS_NAME} {before:.4f} -> {after:.4f}"
     )

@@ -32,13 +32,13 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from gail_cli.bc import CloneLoss
-from gail_cli.config import DiscriminatorConfig
-from gail_cli.nets import Discriminator
-from gail_cli.normalization import ObservationNormalizer
-from gail_cli.ppo import PPO, batched
-from gail_cli.stats import SummaryStats, summarize
-from gail_cli.types import Rollout
+from gail_cli.algo.bc import CloneLoss
+from gail_cli.algo.nets import Discriminator
+from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.ppo import PPO, batched
+from gail_cli.algo.records import Rollout
+from gail_cli.algo.stats import SummaryStats, summarize
+from gail_cli.settings import DiscriminatorConfig
 
 REWARD_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # -log(1 - σ(d)) >= 0: never negative, so it favours long episodes

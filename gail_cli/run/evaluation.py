@@ -21,10 +21,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from gail_cli.envs import EnvSpec, env_spec, make_vector_env, play_episodes
+from gail_cli.algo.nets import Actor
+from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.nets import Actor
-from gail_cli.normalization import ObservationNormalizer
+from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env, play_episodes
 
 # evaluation episodes are seeded with the run's seed + this, apart from training's
 EVAL_SEED_OFFSET = 1_000_003
@@ -71,7 +71,7 @@ class InlineEvaluator:
 class BackgroundEvaluator:
     """Plays the evaluation episodes in a worker process (CPU, one torch thread).
 
-    The worker is a fresh interpreter (``python -m gail_cli.evaluation``), not a
+    The worker is a fresh interpreter (``python -m gail_cli.run.evaluation``), not a
     multiprocessing child, so it starts the same under joblib/loky, Ray or Slurm
     launchers, and in its own session, so a terminal's Ctrl-C reaches only the trainer.
     Snapshots go to it as pickled CPU copies of the actor and the observation transform
@@ -82,7 +82,7 @@ class BackgroundEvaluator:
     def __init__(self, env_id: str, episodes: int, seed: int) -> None:
         parent_read, worker_write = os.pipe()
         worker_read, parent_write = os.pipe()
-        command = [sys.executable, "-m", "gail_cli.evaluation"]
+        command = [sys.executable, "-m", "gail_cli.run.evaluation"]
         command += [str(worker_read), str(worker_write), env_id, str(episodes), str(seed)]
         self.process = subprocess.Popen(
             command, pass_fds=(worker_read, worker_write), start_new_session=True

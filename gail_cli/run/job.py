@@ -9,14 +9,14 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gail_cli.atomic import write_json_atomic
-from gail_cli.bc import warm_start
-from gail_cli.build import build_trainer
-from gail_cli.checkpoint import load_checkpoint
-from gail_cli.env_tuning import drop_foreign_tuning
+from gail_cli.algo.bc import warm_start
+from gail_cli.data.atomic import write_json_atomic
+from gail_cli.data.checkpoint import load_checkpoint
 from gail_cli.errors import GailError
-from gail_cli.logger import RunLogger
-from gail_cli.resume import check_mode, resumed_config
+from gail_cli.run.build import build_trainer
+from gail_cli.run.env_tuning import drop_foreign_tuning
+from gail_cli.run.logger import RunLogger
+from gail_cli.run.resume import check_mode, resumed_config
 
 
 def flatten_config(cfg: DictConfig) -> dict[str, Any]:
@@ -66,7 +66,11 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
             f"{expert.num_transitions} transitions, mean return {expert.mean_return:.1f})"
         )
         if checkpoint is None and trainer.config.bc_init_steps:
-            logger.message(warm_start(trainer.agent, expert, trainer.config.bc_init_steps))
+            logger.message(
+                warm_start(
+                    trainer.agent, expert.observations, expert.actions, trainer.config.bc_init_steps
+                )
+            )
     try:
         if checkpoint is None:
             logger.text("config", f"```\n{OmegaConf.to_yaml(cfg, resolve=True)}\n```")

@@ -11,7 +11,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summary
 from tqdm import tqdm
 
-from gail_cli.stats import SummaryStats
+from gail_cli.algo.stats import SummaryStats
 
 
 class RunLogger:

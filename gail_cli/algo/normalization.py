@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gail_cli.config import OBS_NORMALIZATION_MODES
+from gail_cli.settings import OBS_NORMALIZATION_MODES
 
 
 class RunningMeanStd:

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from gail_cli.build import Policy, pick_device, seed_everything, set_threads
-from gail_cli.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes
 from gail_cli.errors import GailError
+from gail_cli.run.build import Policy, pick_device, seed_everything, set_threads
+from gail_cli.run.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes
 
 
 def positive_int(value: Any, key: str) -> int:

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from gail_cli.config import PPOConfig
-from gail_cli.nets import Actor, Critic
-from gail_cli.normalization import ObservationNormalizer, RunningMeanStd
-from gail_cli.optim import FlatAdam
-from gail_cli.ppo_grad import ManualMLP, ManualPPOLoss, fast_path_applies
-from gail_cli.stats import SummaryStats, summarize
-from gail_cli.types import Minibatch, Rollout
+from gail_cli.algo.nets import Actor, Critic
+from gail_cli.algo.normalization import ObservationNormalizer, RunningMeanStd
+from gail_cli.algo.optim import FlatAdam
+from gail_cli.algo.ppo_grad import ManualMLP, ManualPPOLoss, fast_path_applies
+from gail_cli.algo.records import Minibatch, Rollout
+from gail_cli.algo.stats import SummaryStats, summarize
+from gail_cli.settings import PPOConfig
 
 
 def discounted_reward_sums(

@@ -1,0 +1,1 @@
+"""The console scripts: Hydra apps, error handling, report, export, video, sweeps."""

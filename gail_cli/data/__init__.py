@@ -1,0 +1,1 @@
+"""Files: expert demonstrations (D4RL and Minari layouts), checkpoints, atomic writes."""
