@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 export MUJOCO_GL ?= egl
 
-.PHONY: install test lint train bench tensorboard clean
+.PHONY: install test lint train bench docs tensorboard clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ train: install
 
 bench: install
 	$(PY) benchmarks/throughput.py
+
+# conf/<group>/*.yaml and the key tables of docs/configuration.md and README.md, from the
+# settings dataclasses (gail_cli/settings.py)
+docs: install
+	$(PY) -m gail_cli.run.settings_docs
 
 tensorboard: install
 	$(VENV)/bin/tensorboard --logdir outputs

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 import signal
+from numbers import Integral
 from pathlib import Path
+from typing import Any
+
+# The exit status of a command refused for bad input.
+EXIT_BAD_INPUT = 2
 
 
 class GailError(Exception):
@@ -23,6 +28,25 @@ class Interrupted(Exception):
     def __init__(self, signum: int, checkpoint: Path) -> None:
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum, self.checkpoint = signum, checkpoint
+
+
+def positive_int(value: Any, key: str, where: str = "", alternative: str = "") -> int:
+    """``value`` if it is an integer >= 1 (a numpy integer too, never a bool).
+
+    Otherwise GailError: "[<where>: ]<key>=<value> must be a positive integer[<alternative>]",
+    e.g. alternative=", or null to use every episode".
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        prefix = f"{where}: " if where else ""
+        raise GailError(f"{prefix}{key}={value!r} must be a positive integer{alternative}")
+    return int(value)
+
+
+def refuse_to_replace(path: Path, overwrite: bool, where: str) -> None:
+    """GailError when ``path`` exists and ``overwrite`` is false: nothing is replaced
+    unless the user asked for it."""
+    if path.exists() and not overwrite:
+        raise GailError(f"{where}: already exists; pass overwrite=true to replace it")
 
 
 # A sentence ends at . ! or ? followed by white space; "e.g." and "i.e." do not end one.

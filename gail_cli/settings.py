@@ -1,10 +1,11 @@
 """Typed settings of a training and their range checks: the one source of defaults.
 
-Each dataclass mirrors one config group (``conf/<group>/*.yaml``); its defaults are the
-product's defaults and equal the group file's values (``tests/test_config.py`` checks
-that). Where a default differs from the seed's (Tianshou 2's GAIL/PPO), the seed's value
-is noted beside it. Per-env tuned settings (``conf/env/gail/<env>.yaml``) override these
-for gail-train; docs/configuration.md lists them.
+Each dataclass mirrors one config group (``conf/<group>/*.yaml``). Every field is declared
+with :func:`setting`: its default, a one-line meaning and, where ours differs, the default
+of the seed (Tianshou 2's GAIL/PPO). The group files and the key tables of
+docs/configuration.md are generated from these declarations (``make docs``, which runs
+``python -m gail_cli.run.settings_docs``); a test fails when a generated file is stale.
+Per-env tuned settings (``conf/env/gail/<env>.yaml``) override these for gail-train.
 
 Bad values raise :class:`GailError` naming the key, its value and the allowed range.
 """
@@ -12,6 +13,7 @@ Bad values raise :class:`GailError` naming the key, its value and the allowed ra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gail_cli.errors import GailError
 
@@ -19,6 +21,25 @@ ACTIVATION_NAMES = ("tanh", "relu", "elu")
 REWARD_FORM_NAMES = ("gail", "airl", "log_d")
 OBS_NORMALIZATION_MODES = ("running", "expert", "off")
 VECTOR_MODES = ("sync", "async")
+
+# metadata keys of a setting's field
+DOC = "doc"
+SEED_DEFAULT = "seed_default"
+_AS_OURS = object()  # the seed's default is ours (or the seed has no such parameter)
+
+
+def setting(default: Any, doc: str, seed: Any = _AS_OURS) -> Any:
+    """A dataclass field with its default and its one-line meaning.
+
+    ``seed`` is the seed's default where it differs from ours (None is a value: the
+    seed's null); left out, the two agree. A list default is copied for each instance.
+    """
+    metadata: dict[str, Any] = {DOC: doc}
+    if seed is not _AS_OURS:
+        metadata[SEED_DEFAULT] = seed
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 def check_ranges(group: str, config: object, checks: dict[str, tuple[bool, str]]) -> None:
@@ -44,10 +65,10 @@ def _net_checks(hidden_sizes: list[int], activation: str) -> dict[str, tuple[boo
 
 @dataclass
 class NetConfig:
-    """An MLP's shape (conf/critic/mlp.yaml)."""
+    """An MLP's shape: the critic (conf/critic/mlp.yaml), also the actor's mean."""
 
-    hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
-    activation: str = "tanh"
+    hidden_sizes: list[int] = setting([64, 64], "units of each hidden layer")
+    activation: str = setting("tanh", "hidden-layer activation: tanh, relu or elu")
 
     def __post_init__(self) -> None:
         check_ranges("net", self, _net_checks(self.hidden_sizes, self.activation))
@@ -55,39 +76,48 @@ class NetConfig:
 
 @dataclass
 class PolicyConfig(NetConfig):
-    """The Gaussian actor (conf/policy/mlp.yaml): its mean MLP and initial log std."""
+    """The actor (conf/policy/mlp.yaml): an MLP giving the mean of a diagonal Gaussian
+    with a learned, state-independent log std (logits of a categorical for discrete
+    actions); actions are clipped to the env's bounds."""
 
-    log_std_init: float = -0.5
+    log_std_init: float = setting(-0.5, "initial log std of the Gaussian (continuous actions)")
 
 
 @dataclass
 class PPOConfig:
-    """PPO hyperparameters (conf/ppo/default.yaml); names and meaning follow the seed."""
+    """PPO (conf/ppo/default.yaml): names and meaning follow the seed, Tianshou 2's
+    GAIL/PPO; the defaults are tuned for MuJoCo locomotion."""
 
-    lr: float = 3e-4
-    # linear decay to 0 over trainer.total_env_steps; not in the seed (no decay)
-    lr_decay: bool = True
-    repeat_per_collect: int = 10
-    batch_size: int = 64
-    eps_clip: float = 0.2
-    dual_clip: float | None = None
-    value_clip: bool = False
-    # the seed's: True
-    advantage_normalization: bool = False
-    # the seed's: False
-    recompute_advantage: bool = True
-    # the seed's: 0.5
-    vf_coef: float = 0.25
-    # the seed's: 0.01
-    ent_coef: float = 0.0
-    # the seed's: None
-    max_grad_norm: float | None = 0.5
-    gae_lambda: float = 0.95
-    # rows per no-grad pass (values, log-probs); the seed's: 256
-    max_batchsize: int = 2048
-    gamma: float = 0.99
-    # the seed's: False
-    return_scaling: bool = True
+    lr: float = setting(3e-4, "Adam learning rate of actor and critic (each its own step count)")
+    lr_decay: bool = setting(
+        True, "decay lr linearly to 0 over trainer.total_env_steps", seed=False
+    )
+    repeat_per_collect: int = setting(10, "epochs over each rollout")
+    batch_size: int = setting(64, "minibatch size, in env steps")
+    eps_clip: float = setting(0.2, "clip range of the probability ratio, [1 - eps, 1 + eps]")
+    dual_clip: float | None = setting(
+        None, "c > 1 floors the objective at c * A for negative advantages; null = off"
+    )
+    value_clip: bool = setting(False, "pessimistic clipped value loss with the same eps_clip")
+    advantage_normalization: bool = setting(False, "normalize advantages per minibatch", seed=True)
+    recompute_advantage: bool = setting(
+        True, "recompute values and GAE before every epoch", seed=False
+    )
+    vf_coef: float = setting(0.25, "weight of the value loss", seed=0.5)
+    ent_coef: float = setting(0.0, "weight of the entropy bonus", seed=0.01)
+    max_grad_norm: float | None = setting(
+        0.5, "clip the gradient's global norm to this; null = off", seed=None
+    )
+    gae_lambda: float = setting(0.95, "GAE lambda, in [0, 1]")
+    max_batchsize: int = setting(
+        2048, "rows per no-grad pass of values, log-probs and rewards (speed only)", seed=256
+    )
+    gamma: float = setting(0.99, "discount factor, in [0, 1]")
+    return_scaling: bool = setting(
+        True,
+        "divide value targets by the running std (not centred) of discounted reward sums",
+        seed=False,
+    )
 
     def __post_init__(self) -> None:
         checks = {
@@ -108,24 +138,37 @@ class PPOConfig:
 
 @dataclass
 class DiscriminatorConfig:
-    """The discriminator (conf/discriminator/mlp.yaml): its MLP and its optimization."""
+    """The discriminator (conf/discriminator/mlp.yaml, gail-train only): an MLP on
+    [obs, act] ending in one unbounded logit d (positive = expert), and its optimization."""
 
-    hidden_sizes: list[int] = field(default_factory=lambda: [100, 100])
-    activation: str = "tanh"
-    spectral_norm: bool = False
-    lr: float = 3e-4
-    # discriminator steps per policy update, each on a slice of the rollout
-    disc_update_num: int = 4
-    # coefficient of the (||grad d|| - 1)^2 penalty; the seed's: 0 (off)
-    grad_penalty: float = 10.0
-    # the gradient norm the penalty pulls toward: 1 (WGAN-GP) or 0 (zero-centred)
-    grad_penalty_target: float = 1.0
-    reward_form: str = "gail"
-    # noise of the policy's std on the expert's actions; the seed's: False
-    expert_action_noise: bool = True
-    lr_decay: bool = False
-    # absorbing states at terminations (Kostrikov et al. 2019); see gail.py
-    absorbing: bool = False
+    hidden_sizes: list[int] = setting([100, 100], "units of each hidden layer")
+    activation: str = setting("tanh", "hidden-layer activation: tanh, relu or elu")
+    spectral_norm: bool = setting(False, "spectral normalization of every linear layer")
+    lr: float = setting(3e-4, "Adam learning rate")
+    disc_update_num: int = setting(
+        4, "discriminator steps per policy update, each on a slice of the rollout"
+    )
+    grad_penalty: float = setting(
+        10.0,
+        "weight of the (|grad d| - target)^2 penalty at expert/policy interpolates; 0 = off",
+        seed=0.0,
+    )
+    grad_penalty_target: float = setting(
+        1.0, "the slope the penalty pulls toward: 1 (WGAN-GP) or 0 (zero-centred)"
+    )
+    reward_form: str = setting(
+        "gail",
+        "the policy's reward from d: gail -log(1 - sigmoid(d)), airl d, log_d log sigmoid(d)",
+    )
+    expert_action_noise: bool = setting(
+        True,
+        "add noise of the policy's action std to the expert actions the discriminator sees",
+        seed=False,
+    )
+    lr_decay: bool = setting(False, "decay lr linearly to 0 over trainer.total_env_steps")
+    absorbing: bool = setting(
+        False, "absorbing states at true terminations (Kostrikov et al. 2019)"
+    )
 
     def __post_init__(self) -> None:
         check_ranges(
@@ -150,20 +193,35 @@ class TrainerConfig:
     """The training loop's budget and cadence (conf/trainer/default.yaml); counts are
     env steps unless named otherwise."""
 
-    total_env_steps: int = 1_000_000
-    num_envs: int = 8
-    steps_per_collect: int = 2048
-    eval_episodes: int = 10
-    eval_every: int = 50_000
-    obs_normalization: str = "running"
-    vector_mode: str = "sync"
-    eval_in_background: bool = True
-    bc_init_steps: int = 0
-    critic_warmup_steps: int = 0
-    # a decaying behavioral-cloning term during GAIL (bc.CloneLoss); 0 = off
-    bc_loss_coef: float = 0.0
-    # the fraction of the budget after which its weight is 0
-    bc_loss_decay: float = 0.5
+    total_env_steps: int = setting(1_000_000, "training budget, in env steps")
+    num_envs: int = setting(8, "parallel envs")
+    steps_per_collect: int = setting(
+        2048, "env steps per rollout, all envs together (a multiple of num_envs)"
+    )
+    eval_episodes: int = setting(10, "deterministic evaluation episodes on the true reward")
+    eval_every: int = setting(50_000, "env steps between evaluations (and last.pt saves)")
+    obs_normalization: str = setting(
+        "running",
+        "observation transform of actor, critic and discriminator: running, expert or off",
+    )
+    vector_mode: str = setting(
+        "sync", "sync: envs stepped in this process; async: one subprocess per env"
+    )
+    eval_in_background: bool = setting(
+        True, "play evaluation episodes in a worker process while training goes on"
+    )
+    bc_init_steps: int = setting(
+        0, "behavioral-cloning steps fitting the actor to the expert before the first rollout"
+    )
+    critic_warmup_steps: int = setting(
+        0, "env steps at the start whose PPO updates train the critic alone; 0 = off"
+    )
+    bc_loss_coef: float = setting(
+        0.0, "start weight of a behavioral-cloning term during GAIL, decaying to 0; 0 = off"
+    )
+    bc_loss_decay: float = setting(
+        0.5, "fraction of the budget after which the cloning term's weight is 0"
+    )
 
     def __post_init__(self) -> None:
         check_ranges(

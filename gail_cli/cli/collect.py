@@ -9,9 +9,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.data.checkpoint import load_checkpoint
 from gail_cli.data.experts import write_d4rl
-from gail_cli.errors import GailError
+from gail_cli.errors import positive_int, refuse_to_replace
 from gail_cli.run.build import load_policy
-from gail_cli.run.playback import positive_int, roll_out, setup
+from gail_cli.run.playback import roll_out, setup
 
 
 def collect_dataset(cfg: DictConfig) -> float:
@@ -19,8 +19,7 @@ def collect_dataset(cfg: DictConfig) -> float:
     device = setup(cfg)
     episodes = positive_int(cfg.episodes, "episodes")
     out = Path(cfg.out)
-    if out.exists() and not cfg.overwrite:
-        raise GailError(f"out={out} already exists; pass overwrite=true to replace it")
+    refuse_to_replace(out, bool(cfg.overwrite), f"out={out}")
     policy = load_policy(load_checkpoint(cfg.checkpoint), device)
     _, result = roll_out(policy, episodes, device, cfg, record=True)
     mean, std = float(result.returns.mean()), float(result.returns.std())

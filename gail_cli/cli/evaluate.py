@@ -11,9 +11,10 @@ from gail_cli.algo.stats import normalized_return
 from gail_cli.cli.rendering import choose_gl_backend
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.data.experts import load_expert_data
+from gail_cli.errors import positive_int
 from gail_cli.run.build import load_policy, random_return
 from gail_cli.run.envs import record_video
-from gail_cli.run.playback import positive_int, roll_out, setup
+from gail_cli.run.playback import roll_out, setup
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> float:

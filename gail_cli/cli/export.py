@@ -22,7 +22,7 @@ from gail_cli.algo.nets import CategoricalActor, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.data.atomic import atomic_path
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
-from gail_cli.errors import GailError, first_sentence
+from gail_cli.errors import GailError, first_sentence, refuse_to_replace
 from gail_cli.run.build import Policy, load_policy
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 
@@ -176,8 +176,7 @@ def policy_spec(env_id: str) -> EnvSpec:
 def export_checkpoint(cfg: DictConfig) -> Path:
     """gail-export: write the checkpoint's deterministic policy to cfg.out; returns it."""
     out = out_format(cfg.out)
-    if out.exists() and not cfg.overwrite:
-        raise GailError(f"out={out} already exists; pass overwrite=true to replace it")
+    refuse_to_replace(out, bool(cfg.overwrite), f"out={out}")
     checkpoint_path = resolve_checkpoint(cfg.checkpoint)
     policy = load_policy(load_checkpoint(checkpoint_path), torch.device("cpu"))
     spec = policy_spec(policy.env_id)

@@ -19,9 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from gail_cli.errors import GailError, Interrupted
-
-EXIT_BAD_INPUT = 2
+from gail_cli.errors import EXIT_BAD_INPUT, GailError, Interrupted
 
 
 def _lines(text: str) -> list[str]:

@@ -33,10 +33,9 @@ import numpy as np
 import yaml
 
 from gail_cli.algo.stats import expert_from_normalized
-from gail_cli.errors import GailError, first_sentence
+from gail_cli.errors import EXIT_BAD_INPUT, GailError, first_sentence
 
 PROGRAM = "gail-report"
-EXIT_BAD_INPUT = 2
 CURVE_TAG = "eval/return"
 NORMALIZED_TAG = "eval/normalized_return"
 LAST_EVALS = 3  # the "last evaluations" column averages this many final evaluations

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 from gail_cli.data.atomic import atomic_path
-from gail_cli.errors import GailError, first_sentence
+from gail_cli.errors import GailError, first_sentence, positive_int, refuse_to_replace
 
 D4RL_KEYS = ("observations", "actions", "rewards", "terminals", "timeouts")
 MINARI_KEYS = ("observations", "actions", "rewards", "terminations", "truncations")
@@ -105,8 +105,12 @@ def load_expert_data(
     """
     path = Path(path)
     where = f"expert file {path}"
-    _check_positive("dataset.subsample", subsample, where, "to keep every pair")
-    _check_positive("dataset.num_trajectories", num_trajectories, where, "to use every episode")
+    if subsample is not None:
+        positive_int(subsample, "dataset.subsample", where, ", or null to keep every pair")
+    if num_trajectories is not None:
+        positive_int(
+            num_trajectories, "dataset.num_trajectories", where, ", or null to use every episode"
+        )
     if path.is_dir():
         raise GailError(f"{where}: is a directory; pass an .hdf5 file with dataset.path=<file>")
     if not path.is_file():
@@ -148,16 +152,6 @@ def load_expert_data(
         arrays["actions"] = arrays["actions"].astype(np.float32, copy=False)
     data = _validate(arrays, attrs, where, str(path), obs_dim, act_dim, num_trajectories, env_id)
     return data if subsample is None else subsample_pairs(data, subsample, seed, where)
-
-
-def _check_positive(key: str, value: Any, where: str, null_means: str) -> None:
-    """Refuse a setting that is neither None nor a positive integer."""
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
-    ):
-        raise GailError(
-            f"{where}: {key}={value!r} must be a positive integer, or null {null_means}"
-        )
 
 
 def subsample_pairs(data: ExpertData, every: int, seed: int, where: str = "") -> ExpertData:
@@ -553,8 +547,7 @@ def write_d4rl(
     where = f"output file {path}"
     if path.is_dir():
         raise GailError(f"{where}: is a directory; pass a file path to write")
-    if path.exists() and not overwrite:
-        raise GailError(f"{where}: already exists; pass overwrite=true to replace it")
+    refuse_to_replace(path, overwrite, where)
     columns = {
         "observations": np.asarray(observations, dtype=np.float32),
         "actions": _action_column(np.asarray(actions), where),

@@ -28,7 +28,7 @@ from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, PPOLearner
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
-from gail_cli.errors import GailError
+from gail_cli.errors import GailError, positive_int
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.run.evaluation import (
     EVAL_SEED_OFFSET,
@@ -112,12 +112,7 @@ def pick_device(name: str) -> torch.device:
 
 def set_threads(setting: Any, device: torch.device) -> int:
     """Apply the torch thread count; 'auto' is 1 (tiny networks, env stepping beside)."""
-    if setting == "auto":
-        threads = 1
-    elif isinstance(setting, int) and not isinstance(setting, bool) and setting >= 1:
-        threads = setting
-    else:
-        raise GailError(f"threads={setting!r} must be auto or a positive integer")
+    threads = 1 if setting == "auto" else positive_int(setting, "threads", alternative=", or auto")
     torch.set_num_threads(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     return threads
@@ -138,9 +133,6 @@ def load_expert(cfg: DictConfig, spec: EnvSpec) -> ExpertData:
     pair of each from an offset drawn from the run's seed.
     """
     counts = {key: cfg.dataset.get(key) for key in ("num_trajectories", "subsample")}
-    for key, value in counts.items():
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise GailError(f"dataset.{key}={value!r} must be a positive integer or null")
     path = expert_file(cfg.dataset)
     return load_expert_data(
         path,

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from omegaconf import DictConfig
 
-from gail_cli.errors import GailError
 from gail_cli.run.build import Policy, pick_device, seed_everything, set_threads
 from gail_cli.run.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes
-
-
-def positive_int(value: Any, key: str) -> int:
-    """``value`` if it is an integer >= 1, else GailError naming ``key``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise GailError(f"{key}={value!r} must be a positive integer")
-    return value
 
 
 def setup(cfg: DictConfig) -> torch.device:
