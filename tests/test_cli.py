@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from conftest import TINY, run_cli
@@ -166,6 +167,9 @@ def test_expert_then_eval_then_collect_round_trip(tmp_path: Path) -> None:
     assert data.num_episodes == 3
     assert data.env_id == "Hopper-v4"
     assert abs(data.actions).max() <= 1.0
+    with h5py.File(out, "r") as f:  # provenance without the machine's paths
+        assert f.attrs["source_checkpoint"] == "last.pt"
+        assert str(tmp_path) not in f.attrs["command"] + f.attrs["collect_config"]
     # refuses to overwrite, and the file is unchanged
     before = out.read_bytes()
     result = run_cli("gail-collect", f"checkpoint={run_dir}", "episodes=3", f"out={out}")

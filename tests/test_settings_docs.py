@@ -62,7 +62,7 @@ def test_a_field_without_a_meaning_is_refused() -> None:
     class Bare:
         rate: float = 0.1
 
-    with pytest.raises(ValueError, match="Bare.rate"):
+    with pytest.raises(ValueError, match=r"Bare\.rate"):
         list(settings_docs.group_keys(Bare, "bare"))
 
 
