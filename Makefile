@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 export MUJOCO_GL ?= egl
 
-.PHONY: install test lint train bench docs tensorboard clean
+.PHONY: install test lint train bench docs results results-quick tensorboard clean
 
 install: $(STAMP)
 
@@ -37,6 +37,15 @@ bench: install
 # settings dataclasses (gail_cli/settings.py)
 docs: install
 	$(PY) -m gail_cli.run.settings_docs
+
+# the learning benchmark on the current code, its tables into docs/results.md (hours on a
+# CPU); RESULTS_QUICK=1 or results-quick: one env and seed on a tiny budget, written to
+# multirun/results-quick.md. RESULTS_ARGS passes more, e.g. "--algorithm <option>".
+results: install
+	$(PY) benchmarks/results_tables.py $(RESULTS_ARGS)
+
+results-quick: install
+	$(PY) benchmarks/results_tables.py --quick $(RESULTS_ARGS)
 
 tensorboard: install
 	$(VENV)/bin/tensorboard --logdir outputs
