@@ -12,6 +12,7 @@ import yaml
 from gail_cli import settings as config
 from gail_cli.algo.gail import REWARD_FORMS
 from gail_cli.algo.nets import ACTIVATIONS
+from gail_cli.run.settings_docs import GROUP_FILES, GroupFile
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gail_cli"
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -126,17 +127,10 @@ def test_each_tier_imports_only_from_the_tiers_below_it() -> None:
 
 # -- one source of defaults -----------------------------------------------------------
 
-GROUP_FILES = {
-    "ppo/default.yaml": config.PPOConfig,
-    "trainer/default.yaml": config.TrainerConfig,
-    "discriminator/mlp.yaml": config.DiscriminatorConfig,
-    "policy/mlp.yaml": config.PolicyConfig,
-    "critic/mlp.yaml": config.NetConfig,
-}
 
-
-@pytest.mark.parametrize(("name", "cls"), GROUP_FILES.items())
-def test_each_group_file_states_exactly_its_dataclass_defaults(name: str, cls: type) -> None:
+@pytest.mark.parametrize("entry", GROUP_FILES, ids=lambda e: f"{e.group}/{e.option}")
+def test_each_group_file_states_exactly_its_dataclass_defaults(entry: GroupFile) -> None:
+    name, cls = f"{entry.group}/{entry.option}.yaml", entry.settings
     values = yaml.safe_load((CONF / name).read_text())
     defaults = dataclasses.asdict(cls())
     assert set(values) == set(defaults), f"conf/{name} and {cls.__name__} name other keys"
