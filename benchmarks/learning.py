@@ -3,7 +3,7 @@
 Runs the grid as one Hydra multirun (joblib launcher, ``--jobs`` parallel processes), then
 ``gail-report`` writes the markdown table and learning-curve PNGs of the sweep.
 
-    python benchmarks/learning.py                       # the README's results grid
+    python benchmarks/learning.py                       # the 25-episode grid of docs/results.md
     python benchmarks/learning.py --envs Hopper-v4 --seeds 0 --trajectories 4 --steps 200000
     python benchmarks/learning.py --report-only --sweep-dir multirun/learning   # re-plot
     # the GAIL paper's setting: 1, 4, 11, 25 episodes subsampled by 20, BC alone beside
@@ -64,6 +64,9 @@ def multirun(args: argparse.Namespace, sweep_dir: Path, run: list[str]) -> list[
         "hydra/launcher=joblib",
         f"hydra.launcher.n_jobs={args.jobs}",
         f"hydra.sweep.dir={sweep_dir}",
+        # runs named by number: a long grid's overrides outgrow a file name (gail-report
+        # reads each run's overrides from its .hydra/ folder)
+        "hydra.sweep.subdir=${hydra.job.num}",
     ]
 
 

@@ -28,6 +28,7 @@ import learning
 
 from gail_cli.cli.report import Run, find_runs, table
 from gail_cli.data.atomic import atomic_path
+from gail_cli.errors import EXIT_BAD_INPUT, GailError
 from gail_cli.run.settings_docs import replace_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,10 +54,11 @@ FULL = {"envs": ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4"], "seeds": [0, 1, 
 QUICK = {
     "envs": ["Hopper-v4"],
     "seeds": [0],
-    "steps": 4096,
     "override": [
+        "trainer.total_env_steps=4096",  # BC alone too
         "trainer.eval_every=2048",
         "trainer.eval_episodes=2",
+        "trainer.eval_in_background=false",
         "trainer.bc_init_steps=200",
         "trainer.num_envs=4",
         "trainer.steps_per_collect=1024",
@@ -103,10 +105,12 @@ def results_section(
 ) -> str:
     """The generated block: provenance, then one table per grid (gail-report's columns)."""
     lines = [
-        f"Measured by `{command}` at commit {commit}, {when}, on {machine_line}. Scores are",
-        "final deterministic evaluations normalized by the expert file's mean return, mean ±",
-        'std over seeds; "baseline" is behavioral cloning alone on the same data; wall is',
-        "per run.",
+        f"Measured by `{command}` at commit {commit}, {when}.",
+        f"Machine: {machine_line}.",
+        "",
+        "Scores are final deterministic evaluations normalized by the expert file's mean",
+        'return, mean ± std over seeds; "baseline" is behavioral cloning alone on the same',
+        "data; wall is per run (runs share the machine's cores).",
     ]
     for grid, runs, baseline in tables:
         lines += ["", f"### {grid.title}", "", table(runs, baseline)]
@@ -119,8 +123,6 @@ def learning_args(grid: Grid, options: argparse.Namespace, sweep_root: Path) -> 
     argv = ["--envs", *size["envs"], "--seeds", *map(str, size["seeds"])]
     argv += ["--trajectories", str(grid.trajectories), "--sweep-dir", str(sweep_root / grid.name)]
     argv += ["--bc-baseline", "--jobs", str(options.jobs)]
-    if "steps" in size:
-        argv += ["--steps", str(size["steps"])]
     if grid.subsample is not None:
         argv += ["--subsample", str(grid.subsample)]
     if options.algorithm:
@@ -140,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sweep-root", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="the file to write")
-    parser.add_argument("--report-only", action="store_true", help="re-read existing sweeps")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="re-read existing sweeps (the commit and date written are this call's)",
+    )
     options = parser.parse_args(argv)
     stamp = "results-quick" if options.quick else "results"
     sweep_root = options.sweep_root or Path("multirun") / stamp
@@ -156,8 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         args = learning_args(grid, options, sweep_root)
         if not options.report_only:
             learning.run_grid(args)
-        runs, _ = find_runs(args.sweep_dir)
-        baseline, _ = find_runs(learning.bc_sweep_dir(args.sweep_dir))
+        try:
+            runs, _ = find_runs(args.sweep_dir)
+            baseline, _ = find_runs(learning.bc_sweep_dir(args.sweep_dir))
+        except GailError as exc:  # a grid whose runs all failed: their errors are above
+            print(f"results_tables: error: {exc}; {out} is unchanged", file=sys.stderr)
+            return EXIT_BAD_INPUT
         tables.append((grid, runs, baseline))
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     section = results_section(tables, git_commit(), machine(), when, command)

@@ -38,7 +38,7 @@ def test_the_section_holds_provenance_and_each_grids_figures() -> None:
     text = results_tables.results_section(
         [(grid, runs, bc)], "abc1234", "a CPU", "2026-01-01 00:00 UTC", "make results"
     )
-    assert "`make results` at commit abc1234, 2026-01-01 00:00 UTC, on a CPU" in text
+    assert "`make results` at commit abc1234, 2026-01-01 00:00 UTC.\nMachine: a CPU." in text
     assert f"### {grid.title}" in text
     (row,) = [line for line in text.splitlines() if line.startswith("| Hopper-v4")]
     cells = [c.strip() for c in row.strip("|").split("|")]

@@ -165,13 +165,13 @@ def yaml_value(value: Any) -> str:
 
 
 def markdown_value(value: Any) -> str:
-    """``value`` as the docs show it: 3e-4, 1,000,000, `tanh`, [64, 64], null."""
+    """``value`` as the docs show it: 3e-4, 2,048, `tanh`, [64, 64], null."""
     if isinstance(value, float) and value != 0 and abs(value) < 1e-2:
         mantissa, exponent = f"{value:e}".split("e")
         return f"{float(mantissa):g}e{int(exponent)}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
         return f"{value:,}"
     if isinstance(value, str):
         return f"`{value}`"
