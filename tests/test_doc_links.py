@@ -1,4 +1,5 @@
-"""Every relative link of README.md and docs/**/*.md names a file or folder that exists."""
+"""Every relative link of the markdown files (README.md, docs/, data/, conf/) names a file or
+folder that exists."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    *(p for folder in ("docs", "data", "conf") for p in sorted((ROOT / folder).rglob("*.md"))),
+]
 # [text](target) and ![alt](target); the target ends at white space or ")"
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
