@@ -1,6 +1,6 @@
 """Write the config group files and the key tables of the docs from the settings dataclasses.
 
-``python -m gail_cli.run.settings_docs`` (``make docs``) regenerates, in the source tree:
+``python -m gail_cli.run.settings_docs`` (``make docs``) regenerates, in a source checkout:
 
 - each group file of :data:`GROUP_FILES` (``conf/ppo/default.yaml``, ...): every field's
   default with its one-line meaning as a comment above it;
