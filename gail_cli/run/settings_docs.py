@@ -69,8 +69,9 @@ class Key(NamedTuple):
     seed_default: str | None = None
 
 
-# Keys held by no dataclass: the top level of train.yaml and the dataset group. Their
-# values live in conf/train.yaml and conf/dataset/default.yaml, their meaning here only.
+# Keys held by no dataclass: the top level of train.yaml, the env and dataset groups. Their
+# values live in conf/train.yaml, conf/env/*.yaml and conf/dataset/default.yaml, their
+# meaning here only.
 OTHER_KEYS: dict[str, tuple[Key, ...]] = {
     "top level": (
         Key(
@@ -89,6 +90,21 @@ OTHER_KEYS: dict[str, tuple[Key, ...]] = {
             "hparams_search",
             "null",
             "`gail_optuna` or `halfcheetah_optuna`: an Optuna search ([sweeps.md](sweeps.md))",
+        ),
+    ),
+    "env": (
+        Key("env.id", "the option's id", "the gymnasium id; any id with Box or Discrete spaces"),
+        Key(
+            "env.expert_file",
+            "the option's file",
+            "the shipped expert file (in data/experts/) used when `dataset.path` is not given",
+        ),
+        Key(
+            "env.random_return",
+            "null (discrete options: set)",
+            "mean return of uniformly random actions (100 episodes, seeds 0-99; "
+            "`benchmarks/random_returns.py`); where set, scores are normalized as "
+            "(R - R_random) / (R_expert - R_random), else as R / R_expert",
         ),
     ),
     "dataset": (
