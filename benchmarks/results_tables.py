@@ -8,9 +8,10 @@ Each grid of :data:`GRIDS` is one `benchmarks/learning.py` run (3 envs x 3 seeds
 steps, behavioral cloning alone beside it); its gail-report table (final and last-3
 normalized returns, mean ± std over seeds, BC alone, wall-clock per run) goes into the
 block between ``<!-- BEGIN GENERATED results -->`` and ``<!-- END GENERATED results -->``
-of docs/results.md, under the commit and machine the runs came from. ``--quick`` runs one
-env and seed on a tiny budget and writes a whole file of its own (default
-multirun/results-quick.md), never docs/results.md.
+of docs/results.md, under the commit and machine the runs came from, and a summary (final
+normalized return per env, GAIL and BC alone) into README.md's "results summary" block.
+``--quick`` runs one env and seed on a tiny budget and writes a whole file of its own
+(default multirun/results-quick.md), never docs/results.md or README.md.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from pathlib import Path
 
 import learning
 
-from gail_cli.cli.report import Run, find_runs, table
+from gail_cli.cli.report import NORMALIZED_TAG, Run, find_runs, mean_std, table
 from gail_cli.data.atomic import atomic_path
 from gail_cli.errors import EXIT_BAD_INPUT, GailError
 from gail_cli.run.settings_docs import replace_block
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = "results"
+SUMMARY_BLOCK = "results summary"  # README.md's
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,20 @@ class Grid:
 
     name: str  # also the sweep folder's name
     title: str
+    short: str  # its row label in README's summary
     trajectories: int
     subsample: int | None
 
 
 GRIDS = (
-    Grid("episodes25", "25 whole expert episodes", 25, None),
-    Grid("episodes4_subsample20", "4 expert episodes, every 20th pair (the GAIL paper's)", 4, 20),
+    Grid("episodes25", "25 whole expert episodes", "25 whole episodes", 25, None),
+    Grid(
+        "episodes4_subsample20",
+        "4 expert episodes, every 20th pair (the GAIL paper's)",
+        "4 episodes, every 20th pair",
+        4,
+        20,
+    ),
 )
 FULL = {"envs": ["HalfCheetah-v4", "Hopper-v4", "Walker2d-v4"], "seeds": [0, 1, 2]}
 # one env and seed on a tiny budget: checks the pipeline end to end in about two minutes
@@ -117,6 +126,21 @@ def results_section(
     return "\n".join(lines)
 
 
+def summary_table(tables: list[tuple[Grid, list[Run], list[Run]]]) -> str:
+    """README's summary: per grid, GAIL's and BC alone's final normalized return per env
+    (mean ± std over seeds)."""
+    envs = sorted({run.env for _, runs, _ in tables for run in runs})
+    lines = ["| expert data | " + " | ".join(envs) + " |", "|" + "---|" * (len(envs) + 1)]
+    for grid, runs, baseline in tables:
+        for label, group in ((grid.short, runs), ("BC alone", baseline)):
+            cells = [
+                mean_std((r.final.get(NORMALIZED_TAG) for r in group if r.env == env), 3)
+                for env in envs
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def learning_args(grid: Grid, options: argparse.Namespace, sweep_root: Path) -> argparse.Namespace:
     """learning.py's options for one grid."""
     size = QUICK if options.quick else FULL
@@ -177,11 +201,18 @@ def main(argv: list[str] | None = None) -> int:
             "# Results (quick check)\n\n<!-- BEGIN GENERATED results -->\n"
             "<!-- END GENERATED results -->\n"
         )
-    text = replace_block(out.read_text(), BLOCK, section, str(out))
-    with atomic_path(out) as tmp:
-        tmp.write_text(text)
-    print(f"wrote {out}")
+    write_block(out, BLOCK, section)
+    if not options.quick:
+        write_block(ROOT / "README.md", SUMMARY_BLOCK, summary_table(tables))
     return 0
+
+
+def write_block(path: Path, name: str, body: str) -> None:
+    """Replace the generated block ``name`` of ``path`` (atomically)."""
+    text = replace_block(path.read_text(), name, body, str(path))
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

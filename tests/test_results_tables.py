@@ -74,3 +74,23 @@ def test_grid_options_reach_the_learning_benchmark(quick: bool, tmp_path: Path) 
     assert len(args.seeds) == (1 if quick else 3)
     bc = learning.overrides(args, learning.BC_ALONE)
     assert "algorithm=dac" not in bc and "ppo.lr=1e-4" in bc
+
+
+def test_the_readme_summary_has_a_gail_and_a_bc_row_per_grid() -> None:
+    grids = results_tables.GRIDS
+    tables = [
+        (
+            grids[0],
+            [fake_run("Hopper-v4", 0, 0.9, [0.9], 1.0)],
+            [fake_run("Hopper-v4", 0, 0.5, [], 1.0)],
+        ),
+        (grids[1], [fake_run("Walker2d-v4", 0, 1.1, [1.1], 1.0)], []),
+    ]
+    lines = results_tables.summary_table(tables).splitlines()
+    assert lines[0] == "| expert data | Hopper-v4 | Walker2d-v4 |"
+    assert lines[2:] == [
+        f"| {grids[0].short} | 0.900 ± 0.000 | – |",
+        "| BC alone | 0.500 ± 0.000 | – |",
+        f"| {grids[1].short} | – | 1.100 ± 0.000 |",
+        "| BC alone | – | – |",
+    ]
