@@ -13,8 +13,10 @@ from gail_cli import settings as config
 from gail_cli.algo.gail import REWARD_FORMS
 from gail_cli.algo.nets import ACTIVATIONS
 
-PACKAGE = Path(__file__).resolve().parents[1] / "gail_cli"
-CONF = Path(__file__).resolve().parents[1] / "conf"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gail_cli"
+CONF = ROOT / "conf"
+DESIGN = ROOT / "docs" / "design.md"
 
 
 def module_names() -> dict[str, Path]:
@@ -122,6 +124,41 @@ def test_each_tier_imports_only_from_the_tiers_below_it() -> None:
         and tier(target) not in ALLOWED_TIERS.get(tier(module), set())
     ]
     assert not wrong, "; ".join(wrong)
+
+
+# -- the code map of docs/design.md -------------------------------------------------
+
+
+def code_map_modules(markdown: str) -> list[str]:
+    """The modules named in the first column of every ``| module | job |`` table."""
+    names: list[str] = []
+    in_table = False
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|"):
+            in_table = False
+        elif cells[:2] == ["module", "job"]:
+            in_table = True
+        elif in_table and not set(cells[0]) <= {"-", ":"}:
+            names.append(cells[0].strip("`"))
+    return names
+
+
+def test_code_map_reader_reads_only_module_tables() -> None:
+    module_table = ["| module | job |", "|---|---|", "| `a.py` | x |", "| `b/c.py` | y |"]
+    other_table = ["| key | v |", "|---|---|", "| `d.py` | z |"]
+    text = "\n".join([*module_table, "", *other_table])
+    assert code_map_modules(text) == ["a.py", "b/c.py"]
+
+
+def test_the_code_map_names_exactly_the_modules_that_exist() -> None:
+    named = code_map_modules(DESIGN.read_text())
+    existing = {str(path.relative_to(PACKAGE)) for path in module_names().values()}
+    assert len(named) == len(set(named)), "docs/design.md names a module twice"
+    assert set(named) == existing, (
+        f"docs/design.md's code map lacks {sorted(existing - set(named))} "
+        f"and names modules that do not exist: {sorted(set(named) - existing)}"
+    )
 
 
 # -- one source of defaults -----------------------------------------------------------
