@@ -148,9 +148,10 @@ def test_categorical_ppo_raises_the_probability_of_advantaged_actions() -> None:
     stats = ppo.update(obs, obs, actions, rewards, never, never)
     after = actor.logits_net(obs.flatten(0, 1)).softmax(-1)[:, 1].mean()
     assert after > before + 0.05
-    assert stats["approx_kl"] > 0  # type: ignore[operator]
-    assert 0 <= stats["clip_fraction"] <= 1  # type: ignore[operator]
-    assert "action_std" not in stats and stats["entropy"] < np.log(2)  # type: ignore[operator]
+    assert stats.approx_kl > 0
+    assert 0 <= stats.clip_fraction <= 1
+    assert stats.action_std is None and stats.entropy < np.log(2)
+    assert "action_std" not in stats.train_scalars()
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -158,11 +159,11 @@ def test_categorical_ppo_raises_the_probability_of_advantaged_actions() -> None:
 
 def test_policy_change_figures() -> None:
     log_ratio = torch.log(torch.tensor([1.0, 1.1, 0.7, 1.5]))
-    figures = policy_change(log_ratio, eps_clip=0.2)
+    approx_kl, clip_fraction = policy_change(log_ratio, eps_clip=0.2)
     ratio = log_ratio.exp()
-    assert figures["approx_kl"] == pytest.approx(float(((ratio - 1) - log_ratio).mean()))
-    assert figures["clip_fraction"] == pytest.approx(0.5)  # 0.7 and 1.5 are outside
-    assert policy_change(torch.zeros(8), 0.2) == {"approx_kl": 0.0, "clip_fraction": 0.0}
+    assert approx_kl == pytest.approx(float(((ratio - 1) - log_ratio).mean()))
+    assert clip_fraction == pytest.approx(0.5)  # 0.7 and 1.5 are outside
+    assert policy_change(torch.zeros(8), 0.2) == (0.0, 0.0)
 
 
 def test_explained_variance() -> None:
@@ -179,8 +180,8 @@ def test_gaussian_update_reports_the_action_std() -> None:
     never = torch.zeros(32, 2, dtype=torch.bool)
     obs = torch.randn(32, 2, 3)
     stats = ppo.update(obs, obs, torch.randn(32, 2, 2), torch.randn(32, 2), never, never)
-    assert stats["action_std"] == pytest.approx(0.5, rel=1e-4)
-    assert stats["approx_kl"] == pytest.approx(0.0, abs=1e-6)
+    assert stats.action_std == pytest.approx(0.5, rel=1e-4)
+    assert stats.approx_kl == pytest.approx(0.0, abs=1e-6)
 
 
 # --------------------------------------------------------------------------- data

@@ -225,3 +225,22 @@ def test_env_tuning_lists_exactly_the_keys_its_file_sets(path: Path) -> None:
     content.pop("defaults", None)
     assert tuning["file"] == f"env/gail/{path.name}"
     assert sorted(tuning["sets"]) == sorted(_leaf_keys(content))
+
+
+# -- the loop names no learner's statistic --------------------------------------------
+
+
+def test_the_training_loop_names_no_statistic_of_a_learner() -> None:
+    """The loop logs what the learner's record hands it; the names live in algo/stats.py."""
+    from gail_cli.algo.stats import DiscriminatorStats, GAILStats, PPOStats
+
+    names = {
+        field.name
+        for record in (PPOStats, DiscriminatorStats, GAILStats)
+        for field in dataclasses.fields(record)
+    } - {"ppo", "discriminator"}
+    assert {"disc_loss", "acc_exp", "actor_loss", "disc_reward"} <= names
+    for module in ("run/trainer.py", "run/logger.py"):
+        source = (PACKAGE / module).read_text()
+        named = sorted(name for name in names if f'"{name}"' in source or f".{name}" in source)
+        assert not named, f"{module} names the learner statistics {named}"

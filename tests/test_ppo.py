@@ -12,7 +12,7 @@ import torch
 from gail_cli.algo.manual_mlp import ManualMLP
 from gail_cli.algo.nets import Critic, GaussianActor
 from gail_cli.algo.normalization import RunningMeanStd, discounted_reward_sums
-from gail_cli.algo.ppo import PPO, compute_gae
+from gail_cli.algo.ppo import PPO, compute_gae, next_state_values
 from gail_cli.algo.ppo_loss import ManualGradient, policy_loss, value_loss
 from gail_cli.algo.records import Minibatch
 from gail_cli.errors import GailError
@@ -194,11 +194,11 @@ def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
     rewards = torch.randn(4, 2)
     no = torch.zeros(4, 2, dtype=torch.bool)
     stats = ppo.update(obs, obs, actions, rewards, no, no)
-    assert stats["gradient_steps"] == 3 * 2  # 8 samples / 4 per minibatch, 3 repeats
-    for name in ("loss", "actor_loss", "vf_loss", "ent_loss"):
-        assert stats[name].count == 6  # type: ignore[union-attr]
-    assert stats["train_time"] > 0
-    assert math.isfinite(stats["smoothed_loss"])  # type: ignore[arg-type]
+    assert stats.gradient_steps == 3 * 2  # 8 samples / 4 per minibatch, 3 repeats
+    for summary in (stats.loss, stats.actor_loss, stats.vf_loss, stats.ent_loss):
+        assert summary.count == 6
+    assert stats.train_time > 0
+    assert math.isfinite(stats.smoothed_loss)
 
 
 def test_gradient_clipping_caps_the_norm() -> None:
@@ -341,7 +341,8 @@ def test_next_values_reuse_equals_a_critic_pass_over_next_observations() -> None
     with torch.no_grad():
         values = ppo.critic(obs.flatten(0, 1)).view(5, 3)
         expected = ppo.critic(next_obs.flatten(0, 1)).view(5, 3)
-    assert torch.allclose(ppo._next_values(values, next_obs, done), expected, atol=1e-6)
+    reused = next_state_values(values, next_obs, done, ppo._values, max_batchsize=4)
+    assert torch.allclose(reused, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])

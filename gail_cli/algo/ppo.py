@@ -8,6 +8,7 @@ Shapes: T = steps per env in a rollout, N = number of envs, B = T * N.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from gail_cli.algo.normalization import ObservationNormalizer, ReturnScaler
 from gail_cli.algo.optim import FlatAdam
 from gail_cli.algo.ppo_loss import MinibatchLosses, make_gradient_engine
 from gail_cli.algo.records import Minibatch, Rollout
-from gail_cli.algo.stats import SummaryStats, summarize
+from gail_cli.algo.stats import PPOStats, SummaryStats
 from gail_cli.settings import PPOConfig
 
 
@@ -119,9 +120,8 @@ class PPO:
         assert self.flat.grad is not None
         # the actor's parameters come first in the flat vector
         self.actor_size = sum(p.numel() for p in actor.parameters())
-        # False: updates train the critic alone (Adam steps the critic's part only; the
-        # actor's gradient is zeroed so that gradient clipping sees the critic's alone)
-        self.train_actor = True
+        # True: updates train the critic alone (see set_critic_warmup)
+        self.critic_warmup = False
         self.critic_forward = ManualMLP(critic.net).output  # faster than the module
         # the engine that writes each minibatch's gradient into self.flat.grad
         self.gradient_engine = make_gradient_engine(actor, critic, self.flat.grad, config)
@@ -139,6 +139,11 @@ class PPO:
         lr = self.config.lr * (max(fraction, 0.0) if self.config.lr_decay else 1.0)
         self.optim.lr = lr
 
+    def set_critic_warmup(self, active: bool) -> None:
+        """While active, updates train the critic alone: Adam steps the critic's part
+        only, and the actor's gradient is zeroed so that clipping sees the critic's."""
+        self.critic_warmup = active
+
     def update(
         self,
         obs: torch.Tensor,
@@ -148,13 +153,12 @@ class PPO:
         terminated: torch.Tensor,
         truncated: torch.Tensor,
         terminal_value: float = 0.0,
-    ) -> dict[str, SummaryStats | float | int]:
+    ) -> PPOStats:
         """Run repeat_per_collect epochs of minibatch PPO on one rollout.
 
         obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) as sampled;
         rewards, terminated, truncated: (T, N); terminal_value: the return (reward units)
-        a terminated step bootstraps from (see compute_gae). Returns Tianshou's PPO
-        statistics and the diagnostics (see ``_statistics``).
+        a terminated step bootstraps from (see compute_gae).
         """
         cfg, start = self.config, time.perf_counter()
         done = terminated | truncated
@@ -174,52 +178,23 @@ class PPO:
             columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
             for batch in shuffled_minibatches(columns, cfg.batch_size):
                 steps.append(self._minibatch_step(batch))
-        stats = self._statistics(steps, explained)
-        stats["train_time"] = time.perf_counter() - start
-        return stats
+        stats = update_statistics(steps, cfg, explained, self.smoothed_loss, self.actor)
+        self.smoothed_loss = stats.smoothed_loss
+        return dataclasses.replace(stats, train_time=time.perf_counter() - start)
 
     def _minibatch_step(self, batch: Minibatch) -> MinibatchLosses:
         """One gradient step: the engine writes the flat gradient; the actor's part is
-        zeroed while ``train_actor`` is off; clip_grad_norm_'s formula caps its norm at
+        zeroed during the critic warm-up; clip_grad_norm_'s formula caps its norm at
         max_grad_norm; Adam steps the parts in training."""
         losses = self.gradient_engine(batch)
         grad = self.flat.grad
         assert grad is not None
-        if not self.train_actor:
+        if self.critic_warmup:
             grad[: self.actor_size].zero_()
         if self.config.max_grad_norm is not None:
             grad.mul_((self.config.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
-        self.optim.step(None if self.train_actor else (CRITIC_PART,))
+        self.optim.step((CRITIC_PART,) if self.critic_warmup else None)
         return losses
-
-    def _statistics(
-        self, steps: list[MinibatchLosses], explained: float | None
-    ) -> dict[str, SummaryStats | float | int]:
-        """Per-step losses summarized (loss = actor_loss + vf_coef * vf_loss - ent_coef *
-        ent_loss), smoothed_loss, gradient_steps, approx_kl and clip_fraction (over every
-        step), explained_variance (of the critic before the update), entropy and the
-        actor's own diagnostics (action_std)."""
-        cfg = self.config
-        actor_loss = torch.stack([step.actor_loss for step in steps])
-        vf_loss = torch.stack([step.vf_loss for step in steps])
-        entropy = torch.stack([step.entropy for step in steps])
-        loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
-        per_step = {"actor_loss": actor_loss, "vf_loss": vf_loss, "ent_loss": entropy, "loss": loss}
-        stats: dict[str, SummaryStats | float | int] = dict(
-            summarize({name: [values] for name, values in per_step.items()})
-        )
-        loss_mean = stats["loss"].mean  # type: ignore[union-attr]
-        self.smoothed_loss = (
-            loss_mean if self.smoothed_loss is None else 0.9 * self.smoothed_loss + 0.1 * loss_mean
-        )
-        stats["smoothed_loss"] = self.smoothed_loss
-        stats["gradient_steps"] = len(steps)
-        stats.update(policy_change(torch.cat([s.log_ratio for s in steps]), cfg.eps_clip))
-        if explained is not None:
-            stats["explained_variance"] = explained
-        stats["entropy"] = stats["ent_loss"].mean  # type: ignore[union-attr]
-        stats.update(self.actor.diagnostics())
-        return stats
 
     def advantages_and_returns(
         self,
@@ -240,7 +215,9 @@ class PPO:
         cfg = self.config
         t, n = rewards.shape
         values = batched(self._values, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
-        next_values = self._next_values(values.view(t, n), next_obs, done)
+        next_values = next_state_values(
+            values.view(t, n), next_obs, done, self._values, cfg.max_batchsize
+        )
         std = self.return_scaler.std
         advantages = compute_gae(
             rewards,
@@ -261,24 +238,6 @@ class PPO:
         """V(s) (B,) for obs (B, obs_dim), through the faster hand-written forward."""
         return self.critic_forward(obs).squeeze(-1)
 
-    def _next_values(
-        self, values: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor
-    ) -> torch.Tensor:
-        """V(s_{t+1}) (T, N) from values (T, N) of the rollout's observations.
-
-        Within an episode s_{t+1} is the next row's observation, whose value is known;
-        only episode ends (the true final observation) and the rollout's last row need
-        the critic, which halves its passes over the rollout.
-        """
-        needed = done.clone()
-        needed[-1] = True
-        next_values = torch.empty_like(values)
-        next_values[:-1] = values[1:]
-        next_values[needed] = batched(
-            self._values, next_obs[needed], max_batchsize=self.config.max_batchsize
-        )
-        return next_values
-
     def state_dict(self) -> dict[str, object]:
         smoothed = float("nan") if self.smoothed_loss is None else self.smoothed_loss
         return {
@@ -294,6 +253,65 @@ class PPO:
         self.smoothed_loss = None if math.isnan(smoothed) else smoothed
 
 
+def next_state_values(
+    values: torch.Tensor,
+    next_obs: torch.Tensor,
+    done: torch.Tensor,
+    value_fn: Callable[[torch.Tensor], torch.Tensor],
+    max_batchsize: int,
+) -> torch.Tensor:
+    """V(s_{t+1}) (T, N) from values (T, N) of the rollout's observations.
+
+    Within an episode s_{t+1} is the next row's observation, whose value is known; only
+    episode ends (next_obs (T, N, obs_dim) holds the true final observation there) and
+    the rollout's last row need ``value_fn``, which halves the critic's passes.
+    """
+    needed = done.clone()
+    needed[-1] = True
+    next_values = torch.empty_like(values)
+    next_values[:-1] = values[1:]
+    next_values[needed] = batched(value_fn, next_obs[needed], max_batchsize=max_batchsize)
+    return next_values
+
+
+def update_statistics(
+    steps: list[MinibatchLosses],
+    cfg: PPOConfig,
+    explained: float | None,
+    smoothed_loss: float | None,
+    actor: Actor,
+) -> PPOStats:
+    """One update's record (see PPOStats) from its minibatch steps' losses.
+
+    ``smoothed_loss`` is the previous update's (None at the first); train_time is left 0
+    for the caller, which measured it.
+    """
+    actor_loss = torch.stack([step.actor_loss for step in steps])
+    vf_loss = torch.stack([step.vf_loss for step in steps])
+    entropy = torch.stack([step.entropy for step in steps])
+    loss = SummaryStats.of(actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy)
+    entropy_stats = SummaryStats.of(entropy)
+    if smoothed_loss is not None:
+        smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss.mean
+    approx_kl, clip_fraction = policy_change(
+        torch.cat([step.log_ratio for step in steps]), cfg.eps_clip
+    )
+    return PPOStats(
+        loss=loss,
+        actor_loss=SummaryStats.of(actor_loss),
+        vf_loss=SummaryStats.of(vf_loss),
+        ent_loss=entropy_stats,
+        smoothed_loss=loss.mean if smoothed_loss is None else smoothed_loss,
+        gradient_steps=len(steps),
+        approx_kl=approx_kl,
+        clip_fraction=clip_fraction,
+        explained_variance=explained,
+        entropy=entropy_stats.mean,
+        action_std=actor.action_std(),
+        train_time=0.0,
+    )
+
+
 def explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float | None:
     """1 - Var(targets - values) / Var(targets) of (B,) tensors: 1 is a perfect critic,
     0 no better than a constant; None where the targets do not vary."""
@@ -303,8 +321,8 @@ def explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float | N
     return 1.0 - float((targets - values).var()) / target_var
 
 
-def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> dict[str, float]:
-    """approx_kl and clip_fraction over the log π/π_old (B,) of every minibatch sample.
+def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> tuple[float, float]:
+    """(approx_kl, clip_fraction) over the log π/π_old (B,) of every minibatch sample.
 
     approx_kl is the unbiased, non-negative estimator E[(r - 1) - log r] of
     KL(π_old || π); clip_fraction the share of samples with |r - 1| > eps_clip.
@@ -313,7 +331,7 @@ def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> dict[str, float]:
     kl, clipped = torch.stack(
         [((ratio - 1) - log_ratio).mean(), ((ratio - 1).abs() > eps_clip).float().mean()]
     ).tolist()
-    return {"approx_kl": kl, "clip_fraction": clipped}
+    return kl, clipped
 
 
 class PPOLearner:
@@ -325,7 +343,10 @@ class PPOLearner:
     def set_lr_fraction(self, fraction: float) -> None:
         self.ppo.set_lr_fraction(fraction)
 
-    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
+    def set_critic_warmup(self, active: bool) -> None:
+        self.ppo.set_critic_warmup(active)
+
+    def update(self, rollout: Rollout) -> PPOStats:
         return self.ppo.update(
             self.normalizer(rollout.obs),
             self.normalizer(rollout.next_obs),
