@@ -2,8 +2,8 @@
 
 Each dataclass mirrors one config group (``conf/<group>/*.yaml``); its defaults are the
 product's defaults and equal the group file's values (``tests/test_config.py`` checks
-that). Where a default differs from the seed's (Tianshou 2's GAIL/PPO), the seed's value
-is noted beside it. Per-env tuned settings (``conf/env/gail/<env>.yaml``) override these
+that). Where a default differs from Tianshou 2's (its GAIL/PPO), Tianshou 2's value is
+noted beside it. Per-env tuned settings (``conf/env/gail/<env>.yaml``) override these
 for gail-train; docs/configuration.md lists them.
 
 Bad values raise :class:`GailError` naming the key, its value and the allowed range.
@@ -63,31 +63,31 @@ class PolicyConfig(NetConfig):
 
 @dataclass
 class PPOConfig:
-    """PPO hyperparameters (conf/ppo/default.yaml); names and meaning follow the seed."""
+    """PPO hyperparameters (conf/ppo/default.yaml); names and meaning follow Tianshou 2."""
 
     lr: float = 3e-4
-    # linear decay to 0 over trainer.total_env_steps; not in the seed (no decay)
+    # linear decay to 0 over trainer.total_env_steps; not in Tianshou 2 (no decay)
     lr_decay: bool = True
     repeat_per_collect: int = 10
     batch_size: int = 64
     eps_clip: float = 0.2
     dual_clip: float | None = None
     value_clip: bool = False
-    # the seed's: True
+    # Tianshou 2's: True
     advantage_normalization: bool = False
-    # the seed's: False
+    # Tianshou 2's: False
     recompute_advantage: bool = True
-    # the seed's: 0.5
+    # Tianshou 2's: 0.5
     vf_coef: float = 0.25
-    # the seed's: 0.01
+    # Tianshou 2's: 0.01
     ent_coef: float = 0.0
-    # the seed's: None
+    # Tianshou 2's: None
     max_grad_norm: float | None = 0.5
     gae_lambda: float = 0.95
-    # rows per no-grad pass (values, log-probs); the seed's: 256
+    # rows per no-grad pass (values, log-probs); Tianshou 2's: 256
     max_batchsize: int = 2048
     gamma: float = 0.99
-    # the seed's: False
+    # Tianshou 2's: False
     return_scaling: bool = True
     # how each minibatch's gradient of the same loss is computed: autograd, manual (derived
     # by hand, Gaussian MLP actors only: faster on CPU), auto (manual where it applies)
@@ -121,12 +121,12 @@ class DiscriminatorConfig:
     lr: float = 3e-4
     # discriminator steps per policy update, each on a slice of the rollout
     disc_update_num: int = 4
-    # coefficient of the (||grad d|| - 1)^2 penalty; the seed's: 0 (off)
+    # coefficient of the (||grad d|| - 1)^2 penalty; Tianshou 2's: 0 (off)
     grad_penalty: float = 10.0
     # the gradient norm the penalty pulls toward: 1 (WGAN-GP) or 0 (zero-centred)
     grad_penalty_target: float = 1.0
     reward_form: str = "gail"
-    # noise of the policy's std on the expert's actions; the seed's: False
+    # noise of the policy's std on the expert's actions; Tianshou 2's: False
     expert_action_noise: bool = True
     lr_decay: bool = False
     # absorbing states at terminations (Kostrikov et al. 2019); see gail.py

@@ -100,7 +100,7 @@ def _gail(
     return GAIL(
         ppo,
         disc,
-        # the seed's plain discriminator unless a test asks for more
+        # Tianshou's plain discriminator unless a test asks for more
         DiscriminatorConfig(**{"grad_penalty": 0.0, "expert_action_noise": False, **disc_kwargs}),  # type: ignore[arg-type]
         ObservationNormalizer(obs_dim, "off"),
         expert_obs,

@@ -166,7 +166,7 @@ def test_discounted_reward_sums_restart_after_each_end_and_carry_over() -> None:
 def test_return_scaling_std_does_not_feed_on_a_poor_critic() -> None:
     """A critic whose values vary by several of its units must not inflate the std.
 
-    The seed's statistic (the GAE returns, which bootstrap from the scaled critic) grew
+    Tianshou's statistic (the GAE returns, which bootstrap from the scaled critic) grew
     geometrically here: a std of 5e7 after 5 rollouts, 4e23 after 20.
     """
     ppo = _ppo(return_scaling=True, gamma=0.99, gae_lambda=0.95)

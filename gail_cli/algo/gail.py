@@ -1,8 +1,8 @@
 """GAIL = PPO on the discriminator's reward, plus the discriminator's own update.
 
 The discriminator d(s, a) outputs an unbounded logit, positive for "expert". Its loss is
--log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is, by reward_form, the
-seed's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(d)) = d
+-log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is, by reward_form,
+Tianshou's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(d)) = d
 ("airl"), or log σ(d) = -softplus(-d) ("log_d"). Both sides are fed through the same
 observation transform, and policy actions are clipped to the action bounds exactly as
 the environment received them.

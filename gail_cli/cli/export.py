@@ -23,7 +23,7 @@ from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.data.atomic import atomic_path
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.errors import GailError, first_sentence
-from gail_cli.run.build import Policy, load_policy
+from gail_cli.run.build import LoadedPolicy, load_policy
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
@@ -102,7 +102,7 @@ class ExportedPolicy(nn.Module):
         return self.act(self.normalizer(observations))
 
 
-def exported_policy(policy: Policy, spec: EnvSpec) -> ExportedPolicy:
+def exported_policy(policy: LoadedPolicy, spec: EnvSpec) -> ExportedPolicy:
     """The policy of a checkpoint as one CPU module in eval mode, without gradients."""
     module = ExportedPolicy(
         FrozenNormalizer(policy.normalizer), deterministic_action(policy.actor, spec)
