@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from gail_cli.algo.bc import CloneLoss
-from gail_cli.algo.nets import Discriminator
+from gail_cli.algo.nets import Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, batched
 from gail_cli.algo.records import Rollout
@@ -162,8 +162,10 @@ class GAIL:
 
     def _policy_noise(self, actions: torch.Tensor) -> torch.Tensor:
         """Gaussian noise (B, act_dim) with the policy's current per-dimension std."""
+        actor = self.ppo.actor
+        assert isinstance(actor, GaussianActor), "expert action noise needs a Gaussian actor"
         with torch.no_grad():
-            return self.ppo.actor.log_std.exp() * torch.randn_like(actions)
+            return actor.log_std.exp() * torch.randn_like(actions)
 
     def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
         """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""

@@ -174,4 +174,6 @@ class ReturnScaler:
         self.rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
         sums = state.get("reward_sums")
         has_sums = isinstance(sums, torch.Tensor) and sums.numel() > 0
-        self.reward_sums = sums.numpy().copy() if has_sums else None  # type: ignore[union-attr]
+        self.reward_sums = (
+            sums.numpy().copy() if isinstance(sums, torch.Tensor) and has_sums else None
+        )

@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.data.checkpoint import load_checkpoint
-from gail_cli.data.experts import write_d4rl
+from gail_cli.data.experts import AttrValue, write_d4rl
 from gail_cli.errors import GailError
 from gail_cli.run.build import load_policy
 from gail_cli.run.playback import positive_int, roll_out, setup
@@ -24,7 +24,7 @@ def collect_dataset(cfg: DictConfig) -> float:
     policy = load_policy(load_checkpoint(cfg.checkpoint), device)
     _, result = roll_out(policy, episodes, device, cfg, record=True)
     mean, std = float(result.returns.mean()), float(result.returns.std())
-    attrs = {
+    attrs: dict[str, AttrValue] = {
         "env_id": policy.env_id,
         "num_episodes": episodes,
         "expert_mean_return": mean,

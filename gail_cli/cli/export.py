@@ -49,7 +49,9 @@ class FrozenNormalizer(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
             return obs
-        return torch.clamp((obs - self.mean) * self.inv_std, -self.clip, self.clip)
+        mean, inv_std = self.mean, self.inv_std  # (obs_dim,) buffers
+        assert isinstance(mean, torch.Tensor) and isinstance(inv_std, torch.Tensor)
+        return torch.clamp((obs - mean) * inv_std, -self.clip, self.clip)
 
 
 class ClippedMean(nn.Module):
@@ -62,7 +64,9 @@ class ClippedMean(nn.Module):
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(self.mean_net(state), self.low, self.high)
+        low, high = self.low, self.high  # (act_dim,) buffers
+        assert isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor)
+        return torch.clamp(self.mean_net(state), low, high)
 
 
 def deterministic_action(actor: nn.Module, spec: EnvSpec) -> nn.Module:

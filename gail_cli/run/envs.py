@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import numpy.typing as npt
 import torch
 from gymnasium.vector import AutoresetMode
 
@@ -305,14 +306,14 @@ def record_video(
                 env.close()
                 env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
         obs, _ = env.reset(seed=seed)
-        frames = [env.render()]
+        frames: list[npt.ArrayLike] = [_rgb_frame(env)]
         done = False
         while not done:
             with torch.inference_mode():
                 state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
                 action = actor(state[None])[0].cpu().numpy()
             obs, _, terminated, truncated, _ = env.step(spec.env_action(action))
-            frames.append(env.render())
+            frames.append(_rgb_frame(env))
             done = terminated or truncated
     except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL
         raise GailError(
@@ -328,6 +329,13 @@ def record_video(
     imageio.mimsave(tmp, frames, fps=fps, macro_block_size=1)
     os.replace(tmp, path)
     return len(frames)
+
+
+def _rgb_frame(env: gym.Env) -> np.ndarray:
+    """The env's current frame (H, W, 3) uint8 (render_mode="rgb_array")."""
+    frame = env.render()
+    assert isinstance(frame, np.ndarray), f"render() returned {type(frame).__name__}"
+    return frame
 
 
 def _camera_names(env: gym.Env) -> list[str]:

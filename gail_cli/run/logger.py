@@ -59,8 +59,10 @@ class RunLogger:
             k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in params.items()
         }
         finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+        file_writer = self.writer.file_writer
+        assert file_writer is not None  # SummaryWriter opens it in its constructor
         for summary in hparams_summary(clean, finite):
-            self.writer.file_writer.add_summary(summary)  # type: ignore[union-attr]
+            file_writer.add_summary(summary)
 
     def advance(self, steps: int, **postfix: str) -> None:
         self.postfix.update(postfix)
