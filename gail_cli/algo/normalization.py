@@ -173,7 +173,7 @@ class ReturnScaler:
         """Restore a state (``reward_sums`` is absent in checkpoints before it existed)."""
         self.rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
         sums = state.get("reward_sums")
-        has_sums = isinstance(sums, torch.Tensor) and sums.numel() > 0
-        self.reward_sums = (
-            sums.numpy().copy() if isinstance(sums, torch.Tensor) and has_sums else None
-        )
+        if isinstance(sums, torch.Tensor) and sums.numel() > 0:
+            self.reward_sums = sums.numpy().copy()
+        else:
+            self.reward_sums = None
