@@ -26,6 +26,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check gail_cli tests benchmarks
 	$(VENV)/bin/ruff format --check gail_cli tests benchmarks
+	$(VENV)/bin/mypy gail_cli
 
 train: install
 	$(VENV)/bin/gail-train

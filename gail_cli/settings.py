@@ -2,7 +2,7 @@
 
 Each dataclass mirrors one config group (``conf/<group>/*.yaml``). Every field is declared
 with :func:`setting`: its default, a one-line meaning and, where ours differs, the default
-of the seed (Tianshou 2's GAIL/PPO). The group files and the key tables of
+of Tianshou 2's GAIL/PPO. The group files and the key tables of
 docs/configuration.md are generated from these declarations (``make docs``, which runs
 ``python -m gail_cli.run.settings_docs``); a test fails when a generated file is stale.
 Per-env tuned settings (``conf/env/gail/<env>.yaml``) override these for gail-train.
@@ -21,22 +21,23 @@ ACTIVATION_NAMES = ("tanh", "relu", "elu")
 REWARD_FORM_NAMES = ("gail", "airl", "log_d")
 OBS_NORMALIZATION_MODES = ("running", "expert", "off")
 VECTOR_MODES = ("sync", "async")
+PPO_GRADIENTS = ("auto", "autograd", "manual")
 
 # metadata keys of a setting's field
 DOC = "doc"
-SEED_DEFAULT = "seed_default"
-_AS_OURS = object()  # the seed's default is ours (or the seed has no such parameter)
+TIANSHOU_DEFAULT = "tianshou_default"
+_AS_OURS = object()  # Tianshou 2's default is ours (or it has no such parameter)
 
 
-def setting(default: Any, doc: str, seed: Any = _AS_OURS) -> Any:
+def setting(default: Any, doc: str, tianshou: Any = _AS_OURS) -> Any:
     """A dataclass field with its default and its one-line meaning.
 
-    ``seed`` is the seed's default where it differs from ours (None is a value: the
-    seed's null); left out, the two agree. A list default is copied for each instance.
+    ``tianshou`` is Tianshou 2's default where it differs from ours (None is a value:
+    its null); left out, the two agree. A list default is copied for each instance.
     """
     metadata: dict[str, Any] = {DOC: doc}
-    if seed is not _AS_OURS:
-        metadata[SEED_DEFAULT] = seed
+    if tianshou is not _AS_OURS:
+        metadata[TIANSHOU_DEFAULT] = tianshou
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -85,12 +86,12 @@ class PolicyConfig(NetConfig):
 
 @dataclass
 class PPOConfig:
-    """PPO (conf/ppo/default.yaml): names and meaning follow the seed, Tianshou 2's
+    """PPO (conf/ppo/default.yaml): names and meaning follow Tianshou 2's
     GAIL/PPO; the defaults are tuned for MuJoCo locomotion."""
 
     lr: float = setting(3e-4, "Adam learning rate of actor and critic (each its own step count)")
     lr_decay: bool = setting(
-        True, "decay lr linearly to 0 over trainer.total_env_steps", seed=False
+        True, "decay lr linearly to 0 over trainer.total_env_steps", tianshou=False
     )
     repeat_per_collect: int = setting(10, "epochs over each rollout")
     batch_size: int = setting(64, "minibatch size, in env steps")
@@ -99,24 +100,31 @@ class PPOConfig:
         None, "c > 1 floors the objective at c * A for negative advantages; null = off"
     )
     value_clip: bool = setting(False, "pessimistic clipped value loss with the same eps_clip")
-    advantage_normalization: bool = setting(False, "normalize advantages per minibatch", seed=True)
-    recompute_advantage: bool = setting(
-        True, "recompute values and GAE before every epoch", seed=False
+    advantage_normalization: bool = setting(
+        False, "normalize advantages per minibatch", tianshou=True
     )
-    vf_coef: float = setting(0.25, "weight of the value loss", seed=0.5)
-    ent_coef: float = setting(0.0, "weight of the entropy bonus", seed=0.01)
+    recompute_advantage: bool = setting(
+        True, "recompute values and GAE before every epoch", tianshou=False
+    )
+    vf_coef: float = setting(0.25, "weight of the value loss", tianshou=0.5)
+    ent_coef: float = setting(0.0, "weight of the entropy bonus", tianshou=0.01)
     max_grad_norm: float | None = setting(
-        0.5, "clip the gradient's global norm to this; null = off", seed=None
+        0.5, "clip the gradient's global norm to this; null = off", tianshou=None
     )
     gae_lambda: float = setting(0.95, "GAE lambda, in [0, 1]")
     max_batchsize: int = setting(
-        2048, "rows per no-grad pass of values, log-probs and rewards (speed only)", seed=256
+        2048, "rows per no-grad pass of values, log-probs and rewards (speed only)", tianshou=256
     )
     gamma: float = setting(0.99, "discount factor, in [0, 1]")
     return_scaling: bool = setting(
         True,
         "divide value targets by the running std (not centred) of discounted reward sums",
-        seed=False,
+        tianshou=False,
+    )
+    gradient: str = setting(
+        "auto",
+        "which gradient of the same loss runs: autograd, manual (derived by hand, "
+        "Gaussian MLP actors only, faster on CPU), auto (manual where it applies)",
     )
 
     def __post_init__(self) -> None:
@@ -132,6 +140,7 @@ class PPOConfig:
             "gae_lambda": (0 <= self.gae_lambda <= 1, "in [0, 1]"),
             "max_batchsize": (self.max_batchsize >= 1, ">= 1"),
             "gamma": (0 <= self.gamma <= 1, "in [0, 1]"),
+            "gradient": (self.gradient in PPO_GRADIENTS, f"one of {list(PPO_GRADIENTS)}"),
         }
         check_ranges("ppo", self, checks)
 
@@ -151,7 +160,7 @@ class DiscriminatorConfig:
     grad_penalty: float = setting(
         10.0,
         "weight of the (|grad d| - target)^2 penalty at expert/policy interpolates; 0 = off",
-        seed=0.0,
+        tianshou=0.0,
     )
     grad_penalty_target: float = setting(
         1.0, "the slope the penalty pulls toward: 1 (WGAN-GP) or 0 (zero-centred)"
@@ -163,7 +172,7 @@ class DiscriminatorConfig:
     expert_action_noise: bool = setting(
         True,
         "add noise of the policy's action std to the expert actions the discriminator sees",
-        seed=False,
+        tianshou=False,
     )
     lr_decay: bool = setting(False, "decay lr linearly to 0 over trainer.total_env_steps")
     absorbing: bool = setting(

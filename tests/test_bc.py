@@ -61,7 +61,7 @@ def test_critic_warmup_updates_the_critic_and_leaves_the_actor() -> None:
     ppo = _ppo()
     actor_before = [p.detach().clone() for p in ppo.actor.parameters()]
     critic_before = [p.detach().clone() for p in ppo.critic.parameters()]
-    ppo.train_actor = False
+    ppo.set_critic_warmup(True)
     _update(ppo)
     _update(ppo)
     for before, p in zip(actor_before, ppo.actor.parameters(), strict=True):
@@ -69,7 +69,7 @@ def test_critic_warmup_updates_the_critic_and_leaves_the_actor() -> None:
     assert all(
         not torch.equal(b, p) for b, p in zip(critic_before, ppo.critic.parameters(), strict=True)
     )
-    ppo.train_actor = True
+    ppo.set_critic_warmup(False)
     _update(ppo)
     assert not torch.equal(actor_before[0], next(ppo.actor.parameters()))
 
@@ -85,11 +85,12 @@ def test_the_actor_starts_after_a_critic_warmup_with_a_fresh_adams_step() -> Non
     actor, critic = GaussianActor(3, 2, [8]), Critic(3, [8])
     config = PPOConfig(batch_size=16, repeat_per_collect=100, lr=1e-3, max_grad_norm=None)
     ppo = PPO(actor, critic, config, torch.device("cpu"))
-    ppo.train_actor = False
+    ppo.set_critic_warmup(True)
     for _ in range(3):  # 100 minibatch steps each
         _update(ppo)
     before = torch.cat([p.detach().flatten() for p in actor.parameters()])
-    ppo.train_actor, config.repeat_per_collect = True, 1
+    ppo.set_critic_warmup(False)
+    config.repeat_per_collect = 1
     _update(ppo)  # one minibatch step
     after = torch.cat([p.detach().flatten() for p in actor.parameters()])
     largest = (after - before).abs().max().item()

@@ -1,9 +1,10 @@
-"""Discrete actions: the categorical actor, the automatic choice of PPO gradient path,
+"""Discrete actions: the categorical actor, the choice of PPO gradient engine,
 integer expert files, refused spaces and files, and PPO's diagnostics."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,18 +13,20 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import one_error_line, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from gail_cli.algo.bc import behavior_clone
 from gail_cli.algo.nets import CategoricalActor, Critic, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
-from gail_cli.algo.ppo import PPO, PPOConfig, explained_variance, policy_change
+from gail_cli.algo.ppo import PPO, explained_variance, policy_change
+from gail_cli.algo.ppo_loss import AutogradGradient, ManualGradient
 from gail_cli.algo.records import Minibatch
 from gail_cli.data.checkpoint import load_checkpoint
 from gail_cli.data.experts import load_expert_data, write_d4rl
 from gail_cli.errors import GailError
 from gail_cli.run.envs import env_spec
+from gail_cli.settings import PPOConfig
 
 # CartPole budget: 2 envs, 256-step rollouts, 2 PPO epochs, 2-episode evaluations
 TINY_CARTPOLE = [
@@ -87,15 +90,18 @@ def test_behavioral_cloning_by_cross_entropy_learns_the_expert_actions() -> None
 # --------------------------------------------------------------------------- PPO paths
 
 
-def test_gradient_path_is_chosen_by_the_actor() -> None:
-    critic = Critic(4, [8])
+def test_gradient_engine_is_chosen_by_the_setting_and_the_actor() -> None:
     cpu = torch.device("cpu")
-    gaussian = PPO(GaussianActor(4, 2, [8]), critic, PPOConfig(), cpu)
-    assert gaussian.gradient_path == "hand-derived"
-    categorical = PPO(CategoricalActor(4, 2, [8]), Critic(4, [8]), PPOConfig(), cpu)
-    assert categorical.gradient_path == "autograd"
-    with pytest.raises(ValueError, match="Gaussian MLP"):
-        PPO(CategoricalActor(4, 2, [8]), Critic(4, [8]), PPOConfig(), cpu, fast_grad=True)
+
+    def engine(actor: GaussianActor | CategoricalActor, gradient: str) -> object:
+        return PPO(actor, Critic(4, [8]), PPOConfig(gradient=gradient), cpu).gradient_engine
+
+    assert isinstance(engine(GaussianActor(4, 2, [8]), "auto"), ManualGradient)
+    assert isinstance(engine(GaussianActor(4, 2, [8]), "manual"), ManualGradient)
+    assert isinstance(engine(GaussianActor(4, 2, [8]), "autograd"), AutogradGradient)
+    assert isinstance(engine(CategoricalActor(4, 2, [8]), "auto"), AutogradGradient)
+    with pytest.raises(GailError, match=r"ppo\.gradient=manual needs a Gaussian MLP actor"):
+        engine(CategoricalActor(4, 2, [8]), "manual")
 
 
 @pytest.mark.parametrize(
@@ -111,11 +117,13 @@ def test_autograd_and_hand_derived_paths_make_the_same_update(options: dict[str,
     three optimizer steps, equal losses and equal log ratios."""
     torch.manual_seed(3)
     actor, critic = GaussianActor(5, 3, [16, 8], log_std_init=-0.4), Critic(5, [12])
-    cfg = PPOConfig(lr=1e-2, **options)  # type: ignore[arg-type]
+    manual = PPOConfig(lr=1e-2, gradient="manual", **options)  # type: ignore[arg-type]
+    autograd = dataclasses.replace(manual, gradient="autograd")
     cpu = torch.device("cpu")
-    fast = PPO(actor, critic, cfg, cpu)
-    slow = PPO(copy.deepcopy(actor), copy.deepcopy(critic), cfg, cpu, fast_grad=False)
-    assert (fast.gradient_path, slow.gradient_path) == ("hand-derived", "autograd")
+    fast = PPO(actor, critic, manual, cpu)
+    slow = PPO(copy.deepcopy(actor), copy.deepcopy(critic), autograd, cpu)
+    assert isinstance(fast.gradient_engine, ManualGradient)
+    assert isinstance(slow.gradient_engine, AutogradGradient)
     obs, actions = torch.randn(40, 5), torch.randn(40, 3)
     with torch.no_grad():
         old = actor.log_prob(obs, actions) + 0.6 * torch.randn(40)
@@ -140,9 +148,10 @@ def test_categorical_ppo_raises_the_probability_of_advantaged_actions() -> None:
     stats = ppo.update(obs, obs, actions, rewards, never, never)
     after = actor.logits_net(obs.flatten(0, 1)).softmax(-1)[:, 1].mean()
     assert after > before + 0.05
-    assert stats["approx_kl"] > 0  # type: ignore[operator]
-    assert 0 <= stats["clip_fraction"] <= 1  # type: ignore[operator]
-    assert "action_std" not in stats and stats["entropy"] < np.log(2)  # type: ignore[operator]
+    assert stats.approx_kl > 0
+    assert 0 <= stats.clip_fraction <= 1
+    assert stats.action_std is None and stats.entropy < np.log(2)
+    assert "action_std" not in stats.train_scalars()
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -150,11 +159,11 @@ def test_categorical_ppo_raises_the_probability_of_advantaged_actions() -> None:
 
 def test_policy_change_figures() -> None:
     log_ratio = torch.log(torch.tensor([1.0, 1.1, 0.7, 1.5]))
-    figures = policy_change(log_ratio, eps_clip=0.2)
+    approx_kl, clip_fraction = policy_change(log_ratio, eps_clip=0.2)
     ratio = log_ratio.exp()
-    assert figures["approx_kl"] == pytest.approx(float(((ratio - 1) - log_ratio).mean()))
-    assert figures["clip_fraction"] == pytest.approx(0.5)  # 0.7 and 1.5 are outside
-    assert policy_change(torch.zeros(8), 0.2) == {"approx_kl": 0.0, "clip_fraction": 0.0}
+    assert approx_kl == pytest.approx(float(((ratio - 1) - log_ratio).mean()))
+    assert clip_fraction == pytest.approx(0.5)  # 0.7 and 1.5 are outside
+    assert policy_change(torch.zeros(8), 0.2) == (0.0, 0.0)
 
 
 def test_explained_variance() -> None:
@@ -171,8 +180,8 @@ def test_gaussian_update_reports_the_action_std() -> None:
     never = torch.zeros(32, 2, dtype=torch.bool)
     obs = torch.randn(32, 2, 3)
     stats = ppo.update(obs, obs, torch.randn(32, 2, 2), torch.randn(32, 2), never, never)
-    assert stats["action_std"] == pytest.approx(0.5, rel=1e-4)
-    assert stats["approx_kl"] == pytest.approx(0.0, abs=1e-6)
+    assert stats.action_std == pytest.approx(0.5, rel=1e-4)
+    assert stats.approx_kl == pytest.approx(0.0, abs=1e-6)
 
 
 # --------------------------------------------------------------------------- data
@@ -329,4 +338,15 @@ def test_train_refuses_an_expert_file_that_does_not_fit_the_actions(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("gail-train: error: expert file ")
     assert message in lines[0]
+    assert not (run_dir / "checkpoints").exists()
+
+
+def test_manual_gradient_on_a_discrete_env_is_one_error_line(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "gail-train", *TINY_CARTPOLE, "ppo.gradient=manual", f"hydra.run.dir={run_dir}"
+    )
+    line = one_error_line(result, "gail-train")
+    assert "ppo.gradient=manual needs a Gaussian MLP actor" in line
+    assert "ppo.gradient=auto" in line
     assert not (run_dir / "checkpoints").exists()

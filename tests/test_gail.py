@@ -22,6 +22,7 @@ from gail_cli.algo.nets import Critic, Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO
 from gail_cli.algo.records import Rollout
+from gail_cli.algo.stats import PPOStats
 from gail_cli.errors import GailError
 from gail_cli.settings import DiscriminatorConfig, PPOConfig
 
@@ -99,7 +100,7 @@ def _gail(
     return GAIL(
         ppo,
         disc,
-        # the seed's plain discriminator unless a test asks for more
+        # Tianshou's plain discriminator unless a test asks for more
         DiscriminatorConfig(**{"grad_penalty": 0.0, "expert_action_noise": False, **disc_kwargs}),  # type: ignore[arg-type]
         ObservationNormalizer(obs_dim, "off"),
         expert_obs,
@@ -118,9 +119,9 @@ def test_discriminator_separates_two_gaussians() -> None:
     gail = _gail(expert_obs, expert_act, lr=1e-3, disc_update_num=4)
     for _ in range(100):  # 400 discriminator steps
         stats = gail.update_discriminator(torch.randn(512, 3) - 2.0, torch.full((512, 2), -0.5))
-    assert stats["acc_exp"].mean > 0.95
-    assert stats["acc_pi"].mean > 0.95
-    assert stats["disc_loss"].count == 4
+    assert stats.acc_exp.mean > 0.95
+    assert stats.acc_pi.mean > 0.95
+    assert stats.disc_loss.count == 4
 
 
 def test_each_discriminator_step_uses_an_equal_expert_sample() -> None:
@@ -168,9 +169,10 @@ def test_update_clips_policy_actions_and_normalizes_expert_and_policy_alike() ->
     # both sides went through the same transform: normalized data has mean ~0, std ~1
     assert expert_obs_seen.mean().abs() < 0.5 and policy_obs_seen.mean().abs() < 1.0
     assert torch.equal(policy_act_seen, torch.ones_like(policy_act_seen))  # clipped
+    figures = stats.train_scalars()
     for name in ("disc_loss", "acc_pi", "acc_exp", "loss", "actor_loss", "vf_loss", "ent_loss"):
-        assert name in stats
-    assert stats["disc_reward"] > 0
+        assert name in figures
+    assert stats.disc_reward > 0 and stats.rollout_scalars()["rollout/disc_reward"] > 0
 
 
 def test_reward_forms_are_their_formulas_in_terms_of_d() -> None:
@@ -280,7 +282,7 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
     passed: dict[str, object] = {}
     ppo_update = gail.ppo.update
 
-    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+    def spy(*args: torch.Tensor, **kwargs: float) -> PPOStats:
         passed.update(kwargs, terminated=args[4])
         return ppo_update(*args, **kwargs)  # type: ignore[return-value]
 
@@ -296,7 +298,7 @@ def test_terminated_steps_bootstrap_from_the_absorbing_states_value(form: str) -
     )
     logit = absorbing_logit(3 / 43, 2 / 10)  # 2 terminations in 8 steps
     r_abs = policy_reward(torch.tensor(logit), form).item()
-    assert stats["absorbing_reward"] == pytest.approx(r_abs, rel=1e-5)
+    assert stats.absorbing_reward == pytest.approx(r_abs, rel=1e-5)
     gamma = gail.ppo.config.gamma
     assert passed["terminal_value"] == pytest.approx(r_abs / (1 - gamma), rel=1e-5)
     assert torch.equal(passed["terminated"], terminated)  # type: ignore[arg-type]
@@ -308,7 +310,7 @@ def test_without_absorbing_terminations_bootstrap_from_zero() -> None:
     passed: dict[str, object] = {}
     ppo_update = gail.ppo.update
 
-    def spy(*args: torch.Tensor, **kwargs: float) -> dict[str, object]:
+    def spy(*args: torch.Tensor, **kwargs: float) -> PPOStats:
         passed.update(kwargs)
         return ppo_update(*args, **kwargs)  # type: ignore[return-value]
 
@@ -318,4 +320,5 @@ def test_without_absorbing_terminations_bootstrap_from_zero() -> None:
     stats = gail.update(
         Rollout(raw, raw, torch.zeros(2, 2, 2), terminated, ~terminated, raw[..., 0])
     )
-    assert passed["terminal_value"] == 0.0 and "absorbing_reward" not in stats
+    assert passed["terminal_value"] == 0.0 and stats.absorbing_reward is None
+    assert "absorbing_reward" not in stats.train_scalars()

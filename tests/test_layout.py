@@ -14,8 +14,10 @@ from gail_cli.algo.gail import REWARD_FORMS
 from gail_cli.algo.nets import ACTIVATIONS
 from gail_cli.run.settings_docs import GROUP_FILES, GroupFile
 
-PACKAGE = Path(__file__).resolve().parents[1] / "gail_cli"
-CONF = Path(__file__).resolve().parents[1] / "conf"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gail_cli"
+CONF = ROOT / "conf"
+DESIGN = ROOT / "docs" / "design.md"
 
 
 def module_names() -> dict[str, Path]:
@@ -125,6 +127,41 @@ def test_each_tier_imports_only_from_the_tiers_below_it() -> None:
     assert not wrong, "; ".join(wrong)
 
 
+# -- the code map of docs/design.md -------------------------------------------------
+
+
+def code_map_modules(markdown: str) -> list[str]:
+    """The modules named in the first column of every ``| module | job |`` table."""
+    names: list[str] = []
+    in_table = False
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|"):
+            in_table = False
+        elif cells[:2] == ["module", "job"]:
+            in_table = True
+        elif in_table and not set(cells[0]) <= {"-", ":"}:
+            names.append(cells[0].strip("`"))
+    return names
+
+
+def test_code_map_reader_reads_only_module_tables() -> None:
+    module_table = ["| module | job |", "|---|---|", "| `a.py` | x |", "| `b/c.py` | y |"]
+    other_table = ["| key | v |", "|---|---|", "| `d.py` | z |"]
+    text = "\n".join([*module_table, "", *other_table])
+    assert code_map_modules(text) == ["a.py", "b/c.py"]
+
+
+def test_the_code_map_names_exactly_the_modules_that_exist() -> None:
+    named = code_map_modules(DESIGN.read_text())
+    existing = {str(path.relative_to(PACKAGE)) for path in module_names().values()}
+    assert len(named) == len(set(named)), "docs/design.md names a module twice"
+    assert set(named) == existing, (
+        f"docs/design.md's code map lacks {sorted(existing - set(named))} "
+        f"and names modules that do not exist: {sorted(set(named) - existing)}"
+    )
+
+
 # -- one source of defaults -----------------------------------------------------------
 
 
@@ -182,3 +219,22 @@ def test_env_tuning_lists_exactly_the_keys_its_file_sets(path: Path) -> None:
     content.pop("defaults", None)
     assert tuning["file"] == f"env/gail/{path.name}"
     assert sorted(tuning["sets"]) == sorted(_leaf_keys(content))
+
+
+# -- the loop names no learner's statistic --------------------------------------------
+
+
+def test_the_training_loop_names_no_statistic_of_a_learner() -> None:
+    """The loop logs what the learner's record hands it; the names live in algo/stats.py."""
+    from gail_cli.algo.stats import DiscriminatorStats, GAILStats, PPOStats
+
+    names = {
+        field.name
+        for record in (PPOStats, DiscriminatorStats, GAILStats)
+        for field in dataclasses.fields(record)
+    } - {"ppo", "discriminator"}
+    assert {"disc_loss", "acc_exp", "actor_loss", "disc_reward"} <= names
+    for module in ("run/trainer.py", "run/logger.py"):
+        source = (PACKAGE / module).read_text()
+        named = sorted(name for name in names if f'"{name}"' in source or f".{name}" in source)
+        assert not named, f"{module} names the learner statistics {named}"

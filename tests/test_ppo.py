@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from gail_cli.algo.manual_mlp import ManualMLP
 from gail_cli.algo.nets import Critic, GaussianActor
-from gail_cli.algo.normalization import RunningMeanStd
-from gail_cli.algo.ppo import PPO, compute_gae, discounted_reward_sums, policy_loss, value_loss
-from gail_cli.algo.ppo_grad import ManualMLP
+from gail_cli.algo.normalization import RunningMeanStd, discounted_reward_sums
+from gail_cli.algo.ppo import PPO, compute_gae, next_state_values
+from gail_cli.algo.ppo_loss import ManualGradient, policy_loss, value_loss
 from gail_cli.algo.records import Minibatch
 from gail_cli.errors import GailError
 from gail_cli.settings import PPOConfig
@@ -78,7 +79,7 @@ def test_plain_clip_loss_matches_direct_formula() -> None:
     adv = torch.tensor([1.0, -1.0, 2.0, -2.0, 0.5, -0.5])
     old = actor.log_prob(obs, actions).detach() + torch.tensor([0.5, -0.5, 0.1, -0.1, 0.0, 0.3])
     cfg = PPOConfig(eps_clip=0.2, advantage_normalization=False)
-    loss, entropy = policy_loss(actor, obs, actions, old, adv, cfg)
+    loss, entropy, _ = policy_loss(actor, obs, actions, old, adv, cfg)
     ratio = (actor.log_prob(obs, actions) - old).exp()
     expected = -torch.min(ratio * adv, ratio.clamp(0.8, 1.2) * adv).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
@@ -95,7 +96,7 @@ def test_dual_clip_floors_negative_advantages_only() -> None:
     old = actor.log_prob(obs, actions).detach() - torch.tensor([3.0, 0.0, 3.0, 0.0])
     c = 2.0
     cfg = PPOConfig(eps_clip=0.2, dual_clip=c, advantage_normalization=False)
-    loss, _ = policy_loss(actor, obs, actions, old, adv, cfg)
+    loss, _, _ = policy_loss(actor, obs, actions, old, adv, cfg)
     ratio = (actor.log_prob(obs, actions) - old).exp()
     plain = torch.min(ratio * adv, ratio.clamp(0.8, 1.2) * adv)
     objective = torch.where(adv < 0, torch.max(plain, c * adv), plain)
@@ -108,9 +109,11 @@ def test_advantage_normalization_is_per_minibatch() -> None:
     obs, actions = torch.randn(5, 3), torch.randn(5, 2)
     old = actor.log_prob(obs, actions).detach()
     adv = torch.tensor([1.0, 2.0, 3.0, 4.0, 10.0])
-    on, _ = policy_loss(actor, obs, actions, old, adv, PPOConfig(advantage_normalization=True))
+    on, _, _ = policy_loss(actor, obs, actions, old, adv, PPOConfig(advantage_normalization=True))
     normed = (adv - adv.mean()) / (adv.std() + 1e-8)
-    off, _ = policy_loss(actor, obs, actions, old, normed, PPOConfig(advantage_normalization=False))
+    off, _, _ = policy_loss(
+        actor, obs, actions, old, normed, PPOConfig(advantage_normalization=False)
+    )
     assert on.item() == pytest.approx(off.item(), abs=1e-6)
 
 
@@ -138,7 +141,7 @@ def test_return_scaling_divides_by_running_std_without_centring() -> None:
     obs = torch.randn(4, 2, 3)
     rewards = torch.tensor([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0], [70.0, 80.0]])
     no = torch.zeros(4, 2, dtype=torch.bool)
-    ppo.return_rms.update(torch.tensor([0.0, 4.0]).numpy())  # var 4 -> std 2
+    ppo.return_scaler.rms.update(torch.tensor([0.0, 4.0]).numpy())  # var 4 -> std 2
     values = ppo.critic(obs.flatten(0, 1)).detach()
     adv, targets, v = ppo.advantages_and_returns(obs, obs, rewards, no, no, True)
     # gamma 0: unscaled return = reward; the target is it divided by the std before update
@@ -147,7 +150,7 @@ def test_return_scaling_divides_by_running_std_without_centring() -> None:
     expected = RunningMeanStd()
     expected.update(torch.tensor([0.0, 4.0]).numpy())
     expected.update(rewards.flatten().numpy())
-    assert ppo.return_rms.var == pytest.approx(expected.var)
+    assert ppo.return_scaler.rms.var == pytest.approx(expected.var)
     assert torch.allclose(v, values, atol=1e-6)
 
 
@@ -163,7 +166,7 @@ def test_discounted_reward_sums_restart_after_each_end_and_carry_over() -> None:
 def test_return_scaling_std_does_not_feed_on_a_poor_critic() -> None:
     """A critic whose values vary by several of its units must not inflate the std.
 
-    The seed's statistic (the GAE returns, which bootstrap from the scaled critic) grew
+    Tianshou's statistic (the GAE returns, which bootstrap from the scaled critic) grew
     geometrically here: a std of 5e7 after 5 rollouts, 4e23 after 20.
     """
     ppo = _ppo(return_scaling=True, gamma=0.99, gae_lambda=0.95)
@@ -181,7 +184,7 @@ def test_return_scaling_std_does_not_feed_on_a_poor_critic() -> None:
         np.zeros(4),
         gamma=0.99,
     )
-    assert math.sqrt(ppo.return_rms.var) == pytest.approx(sums.std(), rel=1e-6)
+    assert math.sqrt(ppo.return_scaler.rms.var) == pytest.approx(sums.std(), rel=1e-6)
 
 
 def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
@@ -191,11 +194,11 @@ def test_update_reports_seed_statistics_and_counts_gradient_steps() -> None:
     rewards = torch.randn(4, 2)
     no = torch.zeros(4, 2, dtype=torch.bool)
     stats = ppo.update(obs, obs, actions, rewards, no, no)
-    assert stats["gradient_steps"] == 3 * 2  # 8 samples / 4 per minibatch, 3 repeats
-    for name in ("loss", "actor_loss", "vf_loss", "ent_loss"):
-        assert stats[name].count == 6  # type: ignore[union-attr]
-    assert stats["train_time"] > 0
-    assert math.isfinite(stats["smoothed_loss"])  # type: ignore[arg-type]
+    assert stats.gradient_steps == 3 * 2  # 8 samples / 4 per minibatch, 3 repeats
+    for summary in (stats.loss, stats.actor_loss, stats.vf_loss, stats.ent_loss):
+        assert summary.count == 6
+    assert stats.train_time > 0
+    assert math.isfinite(stats.smoothed_loss)
 
 
 def test_gradient_clipping_caps_the_norm() -> None:
@@ -246,6 +249,7 @@ def test_recompute_advantage_recomputes_each_repeat() -> None:
         ("repeat_per_collect", 0),
         ("lr", 0.0),
         ("max_grad_norm", -1.0),
+        ("gradient", "fast"),
     ],
 )
 def test_parameter_validation_names_parameter_value_and_range(name: str, value: float) -> None:
@@ -266,7 +270,7 @@ def test_flat_parameter_steps_match_per_layer_adam_with_clipping() -> None:
     for _ in range(3):
         ppo._minibatch_step(Minibatch(*batch))
         obs, actions, old, adv, targets, old_values = batch
-        actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
+        actor_loss, entropy, _ = policy_loss(ref_actor, obs, actions, old, adv, cfg)
         loss = actor_loss + cfg.vf_coef * value_loss(ref_critic(obs), targets, old_values, cfg)
         loss = loss - cfg.ent_coef * entropy
         ref_optim.zero_grad()
@@ -290,7 +294,7 @@ def test_flat_parameter_steps_match_per_layer_adam_with_clipping() -> None:
 )
 @pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
 def test_hand_derived_gradient_equals_autograd(options: dict[str, object], activation: str) -> None:
-    """ppo_grad's loss and every parameter's gradient match autograd of the reference loss.
+    """The hand-derived loss and every parameter's gradient match autograd of the reference loss.
 
     Old log-probs and values are offset so that ratios and value changes fall on both
     sides of the clip ranges and advantages have both signs.
@@ -307,8 +311,9 @@ def test_hand_derived_gradient_equals_autograd(options: dict[str, object], activ
         old_values = ref_critic(obs) + 0.1 * torch.randn(40)
     adv, targets = torch.randn(40), torch.randn(40)
     batch = Minibatch(obs, actions, old, adv, targets, old_values)
-    *losses, log_ratio = ppo.loss.loss_and_grad(batch, cfg)
-    actor_loss, entropy = policy_loss(ref_actor, obs, actions, old, adv, cfg)
+    assert isinstance(ppo.gradient_engine, ManualGradient)
+    *losses, log_ratio = ppo.gradient_engine(batch)
+    actor_loss, entropy, _ = policy_loss(ref_actor, obs, actions, old, adv, cfg)
     vf_loss = value_loss(ref_critic(obs), targets, old_values, cfg)
     loss = actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy
     loss.backward()
@@ -336,7 +341,8 @@ def test_next_values_reuse_equals_a_critic_pass_over_next_observations() -> None
     with torch.no_grad():
         values = ppo.critic(obs.flatten(0, 1)).view(5, 3)
         expected = ppo.critic(next_obs.flatten(0, 1)).view(5, 3)
-    assert torch.allclose(ppo._next_values(values, next_obs, done), expected, atol=1e-6)
+    reused = next_state_values(values, next_obs, done, ppo._values, max_batchsize=4)
+    assert torch.allclose(reused, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])

@@ -20,6 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import gail_cli.cli.apps  # noqa: F401  (registers the data_dir resolver)
 from gail_cli.cli.hydra_errors import console_script
+from gail_cli.cli.report import read_run
 from gail_cli.data.checkpoint import load_checkpoint, save_checkpoint
 from gail_cli.errors import GailError
 from gail_cli.run.build import build_trainer
@@ -282,6 +283,29 @@ def test_signal_saves_a_checkpoint_and_resume_completes(
     steps = _steps(run, "time/env_steps_per_s")
     assert steps == sorted(set(steps))  # appended, no duplicate steps
     assert steps[-1] == 8192
+
+
+def test_resume_into_the_runs_own_folder_leaves_its_hydra_config_intact(
+    tmp_path: Path,
+) -> None:
+    """A Hopper run resumed with hydra.run.dir=<its folder> keeps its .hydra/*.yaml, so
+    gail-report still reads it as Hopper (the resume command alone composes HalfCheetah);
+    the resume's own composition is saved below .hydra/resume-<date-time>."""
+    run = tmp_path / "run"
+    budget = [*TINY, "trainer.total_env_steps=1024", "trainer.bc_init_steps=0"]
+    first = run_cli("gail-train", "env=Hopper-v4", *budget, f"hydra.run.dir={run}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    saved = {path.name: path.read_bytes() for path in (run / ".hydra").glob("*.yaml")}
+    assert set(saved) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    resumed = run_cli(
+        "gail-train", f"resume={run}", "trainer.total_env_steps=1536", f"hydra.run.dir={run}"
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert {path.name: path.read_bytes() for path in (run / ".hydra").glob("*.yaml")} == saved
+    assert read_run(run).env == "Hopper-v4"
+    assert json.loads((run / "metrics.json").read_text())["env_steps"] == 1536
+    (record,) = (run / ".hydra").glob("resume-*/overrides.yaml")
+    assert f"resume={run}" in record.read_text()
 
 
 def test_kill_9_leaves_the_previous_checkpoint_loadable(tmp_path: Path, expert_file: Path) -> None:

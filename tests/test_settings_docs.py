@@ -33,7 +33,7 @@ def test_a_changed_default_makes_its_group_file_stale(
     class Changed:
         """A group with one key."""
 
-        rate: float = setting(1e-5, "a rate", seed=0.5)
+        rate: float = setting(1e-5, "a rate", tianshou=0.5)
 
     entry = settings_docs.GroupFile("ppo", "default", Changed)
     monkeypatch.setattr(settings_docs, "GROUP_FILES", (entry,))
@@ -44,7 +44,7 @@ def test_a_changed_default_makes_its_group_file_stale(
     assert settings_docs.stale_files(tmp_path) == []
     text = (tmp_path / "conf/ppo/default.yaml").read_text()
     assert yaml.safe_load(text) == {"rate": 1e-5}
-    assert "# a rate (seed's default: 0.5)" in text
+    assert "# a rate (Tianshou 2: 0.5)" in text
     assert (
         "| `ppo.rate` | 1e-5 | 0.5 | a rate |" in (tmp_path / "docs/configuration.md").read_text()
     )

@@ -34,7 +34,7 @@ def test_the_schedule_reads_the_env_steps_before_each_rollout(
 
     def spy(rollout):  # type: ignore[no-untyped-def]
         disc_lr = agent.learner.disc_optim.param_groups[0]["lr"]  # type: ignore[attr-defined]
-        seen.append((agent.ppo.optim.lr, disc_lr, agent.ppo.train_actor))
+        seen.append((agent.ppo.optim.lr, disc_lr, not agent.ppo.critic_warmup))
         return update(rollout)
 
     agent.learner.update = spy  # type: ignore[method-assign]

@@ -15,16 +15,19 @@ from gail_cli.algo.nets import Actor, Critic, Discriminator
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO
 from gail_cli.algo.records import Rollout
-from gail_cli.algo.stats import SummaryStats
+from gail_cli.algo.stats import UpdateStats
 
 
 class Learner(Protocol):
     """GAIL or plain PPO: turns one rollout into parameter updates and statistics."""
 
-    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]: ...
+    def update(self, rollout: Rollout) -> UpdateStats: ...
 
     def set_lr_fraction(self, fraction: float) -> None:
         """Learning rates at ``fraction`` of their configured values, where decay is on."""
+
+    def set_critic_warmup(self, active: bool) -> None:
+        """While active, updates train the critic alone and leave the actor as it is."""
 
     def state_dict(self) -> dict[str, object]: ...
 

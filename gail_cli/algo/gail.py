@@ -1,8 +1,8 @@
 """GAIL = PPO on the discriminator's reward, plus the discriminator's own update.
 
 The discriminator d(s, a) outputs an unbounded logit, positive for "expert". Its loss is
--log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is, by reward_form, the
-seed's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(d)) = d
+-log σ(d_expert) - log(1 - σ(d_policy)); the policy's reward is, by reward_form,
+Tianshou's -log(1 - σ(d)) = softplus(d) ("gail"), the logit log σ(d) - log(1 - σ(d)) = d
 ("airl"), or log σ(d) = -softplus(-d) ("log_d"). Both sides are fed through the same
 observation transform, and policy actions are clipped to the action bounds exactly as
 the environment received them.
@@ -26,19 +26,19 @@ batch.) A time-limit truncation is not a termination and bootstraps from V(next_
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from gail_cli.algo.bc import CloneLoss
-from gail_cli.algo.nets import Discriminator
+from gail_cli.algo.nets import Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, batched
 from gail_cli.algo.records import Rollout
-from gail_cli.algo.stats import SummaryStats, summarize
+from gail_cli.algo.stats import DiscriminatorStats, GAILStats, SummaryStats
 from gail_cli.settings import DiscriminatorConfig
+from gail_cli.timing import PhaseTimer
 
 REWARD_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # -log(1 - σ(d)) >= 0: never negative, so it favours long episodes
@@ -152,14 +152,20 @@ class GAIL:
         for group in self.disc_optim.param_groups:
             group["lr"] = self.config.lr * scale
 
+    def set_critic_warmup(self, active: bool) -> None:
+        """While active, PPO trains the critic alone (the discriminator still learns)."""
+        self.ppo.set_critic_warmup(active)
+
     def env_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """Clip unbounded policy actions (..., act_dim) to the bounds the env applies."""
         return torch.max(torch.min(actions, self.action_high), self.action_low)
 
     def _policy_noise(self, actions: torch.Tensor) -> torch.Tensor:
         """Gaussian noise (B, act_dim) with the policy's current per-dimension std."""
+        actor = self.ppo.actor
+        assert isinstance(actor, GaussianActor), "expert action noise needs a Gaussian actor"
         with torch.no_grad():
-            return self.ppo.actor.log_std.exp() * torch.randn_like(actions)
+            return actor.log_std.exp() * torch.randn_like(actions)
 
     def reward(self, obs: torch.Tensor, env_actions: torch.Tensor) -> torch.Tensor:
         """Discriminator reward for normalized obs (..., obs_dim), bounded actions."""
@@ -187,7 +193,7 @@ class GAIL:
 
     def update_discriminator(
         self, policy_obs: torch.Tensor, policy_actions: torch.Tensor
-    ) -> dict[str, SummaryStats]:
+    ) -> DiscriminatorStats:
         """disc_update_num steps, each on a slice of the rollout and as many expert pairs.
 
         policy_obs (B, obs_dim) normalized, policy_actions (B, act_dim) bounded.
@@ -224,41 +230,47 @@ class GAIL:
             per_step["acc_exp"].append(acc_exp)
             per_step["disc_logit_expert"].append(d_expert.detach().mean())
             per_step["disc_logit_policy"].append(d_policy.detach().mean())
-        return summarize(per_step)
+        summaries = {
+            name: SummaryStats.of(torch.stack(values)) for name, values in per_step.items()
+        }
+        return DiscriminatorStats(**summaries)
 
-    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
-        """Discriminator steps, then PPO with the updated discriminator's reward.
-
-        Returns the seed's GailTrainingStats (train_time covers both parts) plus
-        ``disc_time`` (seconds of discriminator steps) and ``disc_reward`` (mean reward).
-        """
-        start = time.perf_counter()
-        obs = self.normalizer(rollout.obs)
-        next_obs = self.normalizer(rollout.next_obs)
-        env_actions = self.env_actions(rollout.actions)
-        disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
-        disc_time = time.perf_counter() - start
-        rewards = self.reward(obs, env_actions)
-        extra: dict[str, float] = {}
-        terminal_value = 0.0
-        if self.config.absorbing:
-            terminations = int(rollout.terminated.sum())
-            extra["absorbing_reward"] = self.absorbing_reward(terminations, rollout.num_steps)
-            terminal_value = absorbing_value(extra["absorbing_reward"], self.ppo.config.gamma)
-        stats = self.ppo.update(
-            obs,
-            next_obs,
-            rollout.actions,
-            rewards,
-            rollout.terminated,
-            rollout.truncated,
-            terminal_value=terminal_value,
+    def update(self, rollout: Rollout) -> GAILStats:
+        """Discriminator steps, then PPO with the updated discriminator's reward."""
+        timer = PhaseTimer()
+        with timer("disc_update"):
+            obs = self.normalizer(rollout.obs)
+            next_obs = self.normalizer(rollout.next_obs)
+            env_actions = self.env_actions(rollout.actions)
+            disc_stats = self.update_discriminator(obs.flatten(0, 1), env_actions.flatten(0, 1))
+        with timer("ppo_update"):
+            rewards = self.reward(obs, env_actions)
+            absorbing_reward, terminal_value = None, 0.0
+            if self.config.absorbing:
+                terminations = int(rollout.terminated.sum())
+                absorbing_reward = self.absorbing_reward(terminations, rollout.num_steps)
+                terminal_value = absorbing_value(absorbing_reward, self.ppo.config.gamma)
+            ppo_stats = self.ppo.update(
+                obs,
+                next_obs,
+                rollout.actions,
+                rewards,
+                rollout.terminated,
+                rollout.truncated,
+                terminal_value=terminal_value,
+            )
+            bc_loss = None
+            if self.clone is not None and not self.ppo.critic_warmup:
+                bc_loss = self.clone.step()
+        return GAILStats(
+            ppo=ppo_stats,
+            discriminator=disc_stats,
+            disc_reward=float(rewards.mean()),
+            disc_time=timer.seconds["disc_update"],
+            train_time=timer.total,
+            absorbing_reward=absorbing_reward,
+            bc_loss=bc_loss,
         )
-        if self.clone is not None and self.ppo.train_actor:
-            extra["bc_loss"] = self.clone.step()
-        stats["train_time"] = time.perf_counter() - start
-        stats["disc_time"] = disc_time
-        return {**stats, **disc_stats, "disc_reward": float(rewards.mean()), **extra}
 
     def state_dict(self) -> dict[str, object]:
         state: dict[str, object] = {

@@ -98,9 +98,9 @@ class GaussianActor(nn.Module):
         """Mean squared error (0-d) of the mean action to expert actions (B, act_dim)."""
         return (self.mean_net(obs) - expert_actions).pow(2).mean()
 
-    def diagnostics(self) -> dict[str, float]:
-        """Figures for the log: the mean action std (in action units)."""
-        return {"action_std": float(self.log_std.detach().exp().mean())}
+    def action_std(self) -> float | None:
+        """The mean of the per-dimension action std, in action units (for the log)."""
+        return float(self.log_std.detach().exp().mean())
 
 
 class CategoricalActor(nn.Module):
@@ -148,9 +148,9 @@ class CategoricalActor(nn.Module):
         """Cross-entropy (0-d) of the policy to one-hot expert actions (B, act_dim)."""
         return -self.log_prob(obs, expert_actions).mean()
 
-    def diagnostics(self) -> dict[str, float]:
-        """Figures for the log: none beyond the entropy, which the update reports."""
-        return {}
+    def action_std(self) -> float | None:
+        """None: a categorical policy has no action std (the update reports its entropy)."""
+        return None
 
 
 Actor = GaussianActor | CategoricalActor

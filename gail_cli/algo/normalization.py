@@ -1,10 +1,12 @@
-"""Running statistics: observation normalization and return scaling.
+"""Running statistics: observation normalization and return scaling (PPO's value targets).
 
 Both are plain float64 numpy accumulators (Chan et al.'s parallel mean/variance update),
 so their state is exactly reproducible and cheap to checkpoint.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -108,3 +110,70 @@ class ObservationNormalizer:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.rms.load_state_dict(state)
         self._refresh()
+
+
+def discounted_reward_sums(
+    rewards: np.ndarray, done: np.ndarray, carry: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """G_t = r_t + gamma * G_{t-1}, restarted after each episode's end, per env.
+
+    rewards, done: (T, N); carry: (N,), each env's sum at the end of the previous rollout.
+    Returns the sums (T, N) and the carry for the next rollout. A statistic of the rewards
+    alone: it does not read the critic.
+    """
+    sums = np.empty_like(rewards)
+    running = carry
+    for t in range(rewards.shape[0]):
+        running = rewards[t] + gamma * running
+        sums[t] = running
+        running = np.where(done[t], 0.0, running)
+    return sums, running
+
+
+class ReturnScaler:
+    """PPO's return_scaling: the critic predicts returns divided by a running std.
+
+    The std is that of each env's discounted reward sums (:func:`discounted_reward_sums`,
+    carried across rollouts), not centred: a statistic of the rewards alone. (Tianshou 2
+    folds in the GAE returns instead; they bootstrap from the scaled critic, so a critic
+    whose error exceeds one std makes the std grow by that factor every rollout: a
+    HalfCheetah run's actor loss reached -1e13 at 100k env steps, and its actor froze.)
+    Disabled, the scale is 1 and nothing is accumulated.
+    """
+
+    def __init__(self, gamma: float, enabled: bool) -> None:
+        self.gamma, self.enabled = gamma, enabled
+        self.rms = RunningMeanStd()
+        # each env's discounted reward sum so far (N,), or None before the first rollout
+        self.reward_sums: np.ndarray | None = None
+
+    @property
+    def std(self) -> float:
+        """The scale of the critic's units, in reward units (1 when disabled)."""
+        return math.sqrt(self.rms.var + 1e-8) if self.enabled else 1.0
+
+    def fold_in(self, rewards: torch.Tensor, done: torch.Tensor) -> None:
+        """Fold one rollout's (T, N) discounted reward sums into the statistic."""
+        if not self.enabled:
+            return
+        rewards_np = rewards.cpu().numpy().astype(np.float64)
+        carry = self.reward_sums
+        if carry is None or carry.shape != rewards_np.shape[1:]:
+            carry = np.zeros(rewards_np.shape[1], dtype=np.float64)
+        sums, self.reward_sums = discounted_reward_sums(
+            rewards_np, done.cpu().numpy(), carry, self.gamma
+        )
+        self.rms.update(sums.reshape(-1))
+
+    def state_dict(self) -> dict[str, object]:
+        sums = self.reward_sums if self.reward_sums is not None else np.zeros(0)
+        return {"return_rms": self.rms.state_dict(), "reward_sums": torch.from_numpy(sums)}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Restore a state (``reward_sums`` is absent in checkpoints before it existed)."""
+        self.rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
+        sums = state.get("reward_sums")
+        if isinstance(sums, torch.Tensor) and sums.numel() > 0:
+            self.reward_sums = sums.numpy().copy()
+        else:
+            self.reward_sums = None

@@ -119,7 +119,7 @@ class FlatAdam:
         self.exp_avg.copy_(state["exp_avg"])  # type: ignore[arg-type]
         self.exp_avg_sq.copy_(state["exp_avg_sq"])  # type: ignore[arg-type]
         steps = state["steps"]
-        counts = steps if isinstance(steps, list) else [int(steps)] * len(self.parts)  # type: ignore[arg-type]
+        counts = steps if isinstance(steps, list) else [int(steps)] * len(self.parts)
         if len(counts) != len(self.parts):
             raise ValueError(f"{len(counts)} step counts for {len(self.parts)} parts")
         self.counts = [int(value) for value in counts]

@@ -1,47 +1,30 @@
 """PPO: GAE, batched no-grad passes and the clipped update, for any actor of ``nets``.
 
-The gradient of each minibatch comes from ``ppo_grad``'s hand-derived path where its
-derivation holds (Gaussian MLP actor), else from autograd; both compute the same update.
-
-Every parameter of the seed (Tianshou 2's PPO/GAIL) is here with the seed's meaning.
+The loss of each minibatch and its gradient are ``ppo_loss``'s (autograd or hand-derived,
+by ``ppo.gradient``); return scaling is ``normalization.ReturnScaler``. Every parameter of
+Tianshou 2's PPO/GAIL is here with its meaning there.
 Shapes: T = steps per env in a rollout, N = number of envs, B = T * N.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from gail_cli.algo.manual_mlp import ManualMLP
 from gail_cli.algo.nets import Actor, Critic
-from gail_cli.algo.normalization import ObservationNormalizer, RunningMeanStd
+from gail_cli.algo.normalization import ObservationNormalizer, ReturnScaler
 from gail_cli.algo.optim import FlatAdam
-from gail_cli.algo.ppo_grad import ManualMLP, ManualPPOLoss, fast_path_applies
+from gail_cli.algo.ppo_loss import MinibatchLosses, make_gradient_engine
 from gail_cli.algo.records import Minibatch, Rollout
-from gail_cli.algo.stats import SummaryStats, summarize
+from gail_cli.algo.stats import PPOStats, SummaryStats
 from gail_cli.settings import PPOConfig
-
-
-def discounted_reward_sums(
-    rewards: np.ndarray, done: np.ndarray, carry: np.ndarray, gamma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """G_t = r_t + gamma * G_{t-1}, restarted after each episode's end, per env.
-
-    rewards, done: (T, N); carry: (N,), each env's sum at the end of the previous rollout.
-    Returns the sums (T, N) and the carry for the next rollout. A statistic of the rewards
-    alone: it does not read the critic.
-    """
-    sums = np.empty_like(rewards)
-    running = carry
-    for t in range(rewards.shape[0]):
-        running = rewards[t] + gamma * running
-        sums[t] = running
-        running = np.where(done[t], 0.0, running)
-    return sums, running
 
 
 def compute_gae(
@@ -92,8 +75,8 @@ def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
 
     The optimizer and gradient clipping then touch one tensor instead of one
     per layer: on CPU, with 64-sample minibatches, their per-tensor overhead is a large
-    part of each PPO step. ``ppo_grad`` writes each step's gradient into the existing
-    ``.grad`` views in place (overwriting them), so they must never be set to None.
+    part of each PPO step. The hand-derived gradient writes each step's gradient into the
+    existing ``.grad`` views in place (overwriting them), so they must never be set to None.
     """
     params = [p for module in modules for p in module.parameters()]
     flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
@@ -107,48 +90,48 @@ def flatten_parameters(modules: list[nn.Module]) -> nn.Parameter:
     return flat
 
 
+def shuffled_minibatches(columns: tuple[torch.Tensor, ...], batch_size: int) -> Iterator[Minibatch]:
+    """The rows of the six Minibatch columns (each with B rows) in one random order, cut
+    into minibatches of batch_size rows (the last may be smaller).
+
+    One gather per column per epoch; the minibatches are then free views.
+    """
+    order = torch.randperm(columns[0].shape[0], device=columns[0].device)
+    shuffled = [column[order].split(batch_size) for column in columns]
+    for minibatch in zip(*shuffled, strict=True):
+        yield Minibatch(*minibatch)
+
+
 CRITIC_PART = 1  # the critic's part of the flat parameter vector (the actor's is 0)
 
 
 class PPO:
-    """The clipped PPO update with every option of the seed.
+    """The clipped PPO update with every option of Tianshou 2's PPO.
 
     ``update`` takes normalized observations and a reward per step; which reward (the
-    discriminator's or the environment's) is the caller's business. ``fast_grad``: None
-    picks ``ppo_grad``'s hand-derived gradient wherever it applies, False forces
-    autograd (the tests compare the two).
+    discriminator's or the environment's) is the caller's business.
     """
 
     def __init__(
-        self,
-        actor: Actor,
-        critic: Critic,
-        config: PPOConfig,
-        device: torch.device,
-        fast_grad: bool | None = None,
+        self, actor: Actor, critic: Critic, config: PPOConfig, device: torch.device
     ) -> None:
         self.actor, self.critic, self.config, self.device = actor, critic, config, device
         self.flat = flatten_parameters([actor, critic])
+        assert self.flat.grad is not None
         # the actor's parameters come first in the flat vector
         self.actor_size = sum(p.numel() for p in actor.parameters())
-        # False: updates train the critic alone (Adam steps the critic's part only; the
-        # actor's gradient is zeroed so that gradient clipping sees the critic's alone)
-        self.train_actor = True
-        self.critic_mlp = ManualMLP(critic.net)
-        applies = fast_path_applies(actor, critic.net)
-        if fast_grad and not applies:
-            raise ValueError("the hand-derived PPO gradient needs a Gaussian MLP actor")
-        use_fast = applies if fast_grad is None else fast_grad
-        self.loss = ManualPPOLoss(actor, critic.net) if use_fast else None  # type: ignore[arg-type]
-        critic_size = self.flat.numel() - self.actor_size
+        # True: updates train the critic alone (see set_critic_warmup)
+        self.critic_warmup = False
+        self.critic_forward = ManualMLP(critic.net).output  # faster than the module
+        # the engine that writes each minibatch's gradient into self.flat.grad
+        self.gradient_engine = make_gradient_engine(actor, critic, self.flat.grad, config)
         # per-part step counts: an actor that starts after a critic-only warm-up takes a
         # fresh Adam's first steps
+        critic_size = self.flat.numel() - self.actor_size
         self.optim = FlatAdam(
             self.flat, lr=config.lr, eps=1e-5, part_sizes=(self.actor_size, critic_size)
         )
-        self.return_rms = RunningMeanStd()
-        # each env's discounted reward sum so far (return_scaling's statistic), or None
-        self.reward_sums: np.ndarray | None = None
+        self.return_scaler = ReturnScaler(config.gamma, config.return_scaling)
         self.smoothed_loss: float | None = None
 
     def set_lr_fraction(self, fraction: float) -> None:
@@ -156,8 +139,62 @@ class PPO:
         lr = self.config.lr * (max(fraction, 0.0) if self.config.lr_decay else 1.0)
         self.optim.lr = lr
 
-    def _return_std(self) -> float:
-        return math.sqrt(self.return_rms.var + 1e-8) if self.config.return_scaling else 1.0
+    def set_critic_warmup(self, active: bool) -> None:
+        """While active, updates train the critic alone: Adam steps the critic's part
+        only, and the actor's gradient is zeroed so that clipping sees the critic's."""
+        self.critic_warmup = active
+
+    def update(
+        self,
+        obs: torch.Tensor,
+        next_obs: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        terminal_value: float = 0.0,
+    ) -> PPOStats:
+        """Run repeat_per_collect epochs of minibatch PPO on one rollout.
+
+        obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) as sampled;
+        rewards, terminated, truncated: (T, N); terminal_value: the return (reward units)
+        a terminated step bootstraps from (see compute_gae).
+        """
+        cfg, start = self.config, time.perf_counter()
+        done = terminated | truncated
+        flat_obs, flat_actions = obs.flatten(0, 1), actions.flatten(0, 1)
+        old_log_probs = batched(
+            self.actor.log_prob, flat_obs, flat_actions, max_batchsize=cfg.max_batchsize
+        )
+        steps: list[MinibatchLosses] = []
+        explained: float | None = None
+        for repeat in range(cfg.repeat_per_collect):
+            if repeat == 0 or cfg.recompute_advantage:
+                advantages, targets, old_values = self.advantages_and_returns(
+                    obs, next_obs, rewards, terminated, done, repeat == 0, terminal_value
+                )
+                if repeat == 0:
+                    explained = explained_variance(old_values, targets)
+            columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
+            for batch in shuffled_minibatches(columns, cfg.batch_size):
+                steps.append(self._minibatch_step(batch))
+        stats = update_statistics(steps, cfg, explained, self.smoothed_loss, self.actor)
+        self.smoothed_loss = stats.smoothed_loss
+        return dataclasses.replace(stats, train_time=time.perf_counter() - start)
+
+    def _minibatch_step(self, batch: Minibatch) -> MinibatchLosses:
+        """One gradient step: the engine writes the flat gradient; the actor's part is
+        zeroed during the critic warm-up; clip_grad_norm_'s formula caps its norm at
+        max_grad_norm; Adam steps the parts in training."""
+        losses = self.gradient_engine(batch)
+        grad = self.flat.grad
+        assert grad is not None
+        if self.critic_warmup:
+            grad[: self.actor_size].zero_()
+        if self.config.max_grad_norm is not None:
+            grad.mul_((self.config.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
+        self.optim.step((CRITIC_PART,) if self.critic_warmup else None)
+        return losses
 
     def advantages_and_returns(
         self,
@@ -172,18 +209,16 @@ class PPO:
         """Advantages (B,), value targets (B,) and current values (B,), in critic units.
 
         With return_scaling the critic predicts returns divided by a running std: values
-        are unscaled for GAE, and targets scaled by the std from before this rollout.
-        The std is that of each env's discounted reward sums (``discounted_reward_sums``),
-        a statistic of the rewards alone. (The seed folds in the GAE returns instead; they
-        bootstrap from the scaled critic, so a critic whose error exceeds one std makes
-        the std grow by that factor every rollout: a HalfCheetah run's actor loss reached
-        -1e13 at 100k env steps, and its actor froze.)
+        are unscaled for GAE, and targets scaled by the std from before this rollout,
+        which ``update_return_stats`` then folds the rollout's rewards into.
         """
         cfg = self.config
         t, n = rewards.shape
         values = batched(self._values, obs.flatten(0, 1), max_batchsize=cfg.max_batchsize)
-        next_values = self._next_values(values.view(t, n), next_obs, done)
-        std = self._return_std()
+        next_values = next_state_values(
+            values.view(t, n), next_obs, done, self._values, cfg.max_batchsize
+        )
+        std = self.return_scaler.std
         advantages = compute_gae(
             rewards,
             values.view(t, n) * std,
@@ -195,179 +230,86 @@ class PPO:
             terminal_value,
         ).flatten()
         returns = advantages + values * std
-        if cfg.return_scaling:
-            targets = returns / std
-            if update_return_stats:
-                self._fold_in_reward_sums(rewards, done)
-        else:
-            targets = returns
-        return advantages, targets, values
-
-    def _fold_in_reward_sums(self, rewards: torch.Tensor, done: torch.Tensor) -> None:
-        """Fold this rollout's (T, N) discounted reward sums into return_rms."""
-        rewards_np = rewards.cpu().numpy().astype(np.float64)
-        carry = self.reward_sums
-        if carry is None or carry.shape != rewards_np.shape[1:]:
-            carry = np.zeros(rewards_np.shape[1], dtype=np.float64)
-        sums, self.reward_sums = discounted_reward_sums(
-            rewards_np, done.cpu().numpy(), carry, self.config.gamma
-        )
-        self.return_rms.update(sums.reshape(-1))
+        if update_return_stats:
+            self.return_scaler.fold_in(rewards, done)
+        return advantages, returns / std, values
 
     def _values(self, obs: torch.Tensor) -> torch.Tensor:
-        """V(s) (B,) for obs (B, obs_dim): the critic through ppo_grad's faster forward."""
-        return self.critic_mlp.output(obs).squeeze(-1)
-
-    def _next_values(
-        self, values: torch.Tensor, next_obs: torch.Tensor, done: torch.Tensor
-    ) -> torch.Tensor:
-        """V(s_{t+1}) (T, N) from values (T, N) of the rollout's observations.
-
-        Within an episode s_{t+1} is the next row's observation, whose value is known;
-        only episode ends (the true final observation) and the rollout's last row need
-        the critic, which halves its passes over the rollout.
-        """
-        needed = done.clone()
-        needed[-1] = True
-        next_values = torch.empty_like(values)
-        next_values[:-1] = values[1:]
-        next_values[needed] = batched(
-            self._values, next_obs[needed], max_batchsize=self.config.max_batchsize
-        )
-        return next_values
-
-    def update(
-        self,
-        obs: torch.Tensor,
-        next_obs: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        terminal_value: float = 0.0,
-    ) -> dict[str, SummaryStats | float | int]:
-        """Run repeat_per_collect epochs of minibatch PPO on one rollout.
-
-        obs, next_obs: (T, N, obs_dim) normalized; actions: (T, N, act_dim) as sampled;
-        rewards, terminated, truncated: (T, N); terminal_value: the return (reward units)
-        a terminated step bootstraps from (see compute_gae). Returns the seed's PPO
-        statistics and the
-        diagnostics approx_kl, clip_fraction (over every minibatch step), explained_variance
-        (of the critic before the update), entropy, and the actor's own (action_std).
-        """
-        cfg = self.config
-        start = time.perf_counter()
-        done = terminated | truncated
-        flat_obs = obs.flatten(0, 1)
-        flat_actions = actions.flatten(0, 1)
-        old_log_probs = batched(
-            self.actor.log_prob, flat_obs, flat_actions, max_batchsize=cfg.max_batchsize
-        )
-        per_step: dict[str, list[torch.Tensor]] = {"actor_loss": [], "vf_loss": [], "ent_loss": []}
-        log_ratios: list[torch.Tensor] = []
-        explained: float | None = None
-        size = flat_obs.shape[0]
-        for repeat in range(cfg.repeat_per_collect):
-            if repeat == 0 or cfg.recompute_advantage:
-                advantages, targets, old_values = self.advantages_and_returns(
-                    obs,
-                    next_obs,
-                    rewards,
-                    terminated,
-                    done,
-                    update_return_stats=repeat == 0,
-                    terminal_value=terminal_value,
-                )
-                if repeat == 0:
-                    explained = explained_variance(old_values, targets)
-            # one gather per tensor per epoch; minibatches are then free views
-            order = torch.randperm(size, device=self.device)
-            columns = (flat_obs, flat_actions, old_log_probs, advantages, targets, old_values)
-            shuffled = [column[order].split(cfg.batch_size) for column in columns]
-            for minibatch in zip(*shuffled, strict=True):
-                *losses, log_ratio = self._minibatch_step(Minibatch(*minibatch))
-                for name, value in zip(per_step, losses, strict=True):
-                    per_step[name].append(value)
-                log_ratios.append(log_ratio)
-        # the total loss of every step at once, rather than three tiny operations per step
-        parts = {name: torch.stack(values) for name, values in per_step.items()}
-        total = parts["actor_loss"] + cfg.vf_coef * parts["vf_loss"]
-        per_step["loss"] = [total - cfg.ent_coef * parts["ent_loss"]]
-        stats: dict[str, SummaryStats | float | int] = dict(summarize(per_step))
-        loss_mean = stats["loss"].mean  # type: ignore[union-attr]
-        self.smoothed_loss = (
-            loss_mean if self.smoothed_loss is None else 0.9 * self.smoothed_loss + 0.1 * loss_mean
-        )
-        stats["smoothed_loss"] = self.smoothed_loss
-        stats["gradient_steps"] = len(per_step["actor_loss"])
-        stats.update(policy_change(torch.cat(log_ratios), cfg.eps_clip))
-        if explained is not None:
-            stats["explained_variance"] = explained
-        stats["entropy"] = stats["ent_loss"].mean  # type: ignore[union-attr]
-        stats.update(self.actor.diagnostics())
-        stats["train_time"] = time.perf_counter() - start
-        return stats
-
-    @property
-    def gradient_path(self) -> str:
-        """'hand-derived' (ppo_grad) or 'autograd': how minibatch gradients are computed."""
-        return "hand-derived" if self.loss is not None else "autograd"
-
-    def _minibatch_step(self, batch: Minibatch) -> tuple[torch.Tensor, ...]:
-        """One gradient step; returns (actor_loss, vf_loss, entropy) 0-d and log_ratio (B,).
-
-        The gradient comes from ``ppo_grad`` (hand-derived) where it applies, else from
-        autograd of ``policy_loss`` + ``value_loss``; clipping is clip_grad_norm_'s
-        formula on the one flat gradient, after the actor's part is zeroed where
-        ``train_actor`` is off.
-        """
-        cfg = self.config
-        if self.loss is not None:
-            losses = self.loss.loss_and_grad(batch, cfg)
-        else:
-            losses = self._autograd_loss_and_grad(batch)
-        grad = self.flat.grad
-        assert grad is not None
-        if not self.train_actor:
-            grad[: self.actor_size].zero_()
-        if cfg.max_grad_norm is not None:
-            scale = (cfg.max_grad_norm / (grad.norm() + 1e-6)).clamp_(max=1.0)
-            grad.mul_(scale)
-        self.optim.step(None if self.train_actor else (CRITIC_PART,))
-        return losses
-
-    def _autograd_loss_and_grad(self, batch: Minibatch) -> tuple[torch.Tensor, ...]:
-        """``ManualPPOLoss.loss_and_grad``'s contract, by autograd: fills the flat ``.grad``
-        (whose per-parameter views autograd accumulates into, so it is zeroed first)."""
-        cfg = self.config
-        assert self.flat.grad is not None
-        self.flat.grad.zero_()
-        actor_loss, entropy, log_ratio = policy_loss_terms(
-            self.actor, batch.obs, batch.actions, batch.old_log_probs, batch.advantages, cfg
-        )
-        vf_loss = value_loss(self.critic(batch.obs), batch.targets, batch.old_values, cfg)
-        (actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy).backward()
-        return actor_loss.detach(), vf_loss.detach(), entropy.detach(), log_ratio
+        """V(s) (B,) for obs (B, obs_dim), through the faster hand-written forward."""
+        return self.critic_forward(obs).squeeze(-1)
 
     def state_dict(self) -> dict[str, object]:
+        smoothed = float("nan") if self.smoothed_loss is None else self.smoothed_loss
         return {
             "optim": self.optim.state_dict(),
-            "return_rms": self.return_rms.state_dict(),
-            "reward_sums": torch.from_numpy(
-                self.reward_sums if self.reward_sums is not None else np.zeros(0)
-            ),
-            "smoothed_loss": torch.tensor(
-                float("nan") if self.smoothed_loss is None else self.smoothed_loss
-            ),
+            **self.return_scaler.state_dict(),
+            "smoothed_loss": torch.tensor(smoothed),
         }
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.optim.load_state_dict(state["optim"])  # type: ignore[arg-type]
-        self.return_rms.load_state_dict(state["return_rms"])  # type: ignore[arg-type]
-        sums = state.get("reward_sums")  # absent in checkpoints before it existed
-        self.reward_sums = sums.numpy().copy() if sums is not None and sums.numel() else None  # type: ignore[union-attr]
+        self.return_scaler.load_state_dict(state)
         smoothed = float(state["smoothed_loss"])  # type: ignore[arg-type]
         self.smoothed_loss = None if math.isnan(smoothed) else smoothed
+
+
+def next_state_values(
+    values: torch.Tensor,
+    next_obs: torch.Tensor,
+    done: torch.Tensor,
+    value_fn: Callable[[torch.Tensor], torch.Tensor],
+    max_batchsize: int,
+) -> torch.Tensor:
+    """V(s_{t+1}) (T, N) from values (T, N) of the rollout's observations.
+
+    Within an episode s_{t+1} is the next row's observation, whose value is known; only
+    episode ends (next_obs (T, N, obs_dim) holds the true final observation there) and
+    the rollout's last row need ``value_fn``, which halves the critic's passes.
+    """
+    needed = done.clone()
+    needed[-1] = True
+    next_values = torch.empty_like(values)
+    next_values[:-1] = values[1:]
+    next_values[needed] = batched(value_fn, next_obs[needed], max_batchsize=max_batchsize)
+    return next_values
+
+
+def update_statistics(
+    steps: list[MinibatchLosses],
+    cfg: PPOConfig,
+    explained: float | None,
+    smoothed_loss: float | None,
+    actor: Actor,
+) -> PPOStats:
+    """One update's record (see PPOStats) from its minibatch steps' losses.
+
+    ``smoothed_loss`` is the previous update's (None at the first); train_time is left 0
+    for the caller, which measured it.
+    """
+    actor_loss = torch.stack([step.actor_loss for step in steps])
+    vf_loss = torch.stack([step.vf_loss for step in steps])
+    entropy = torch.stack([step.entropy for step in steps])
+    loss = SummaryStats.of(actor_loss + cfg.vf_coef * vf_loss - cfg.ent_coef * entropy)
+    entropy_stats = SummaryStats.of(entropy)
+    if smoothed_loss is not None:
+        smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss.mean
+    approx_kl, clip_fraction = policy_change(
+        torch.cat([step.log_ratio for step in steps]), cfg.eps_clip
+    )
+    return PPOStats(
+        loss=loss,
+        actor_loss=SummaryStats.of(actor_loss),
+        vf_loss=SummaryStats.of(vf_loss),
+        ent_loss=entropy_stats,
+        smoothed_loss=loss.mean if smoothed_loss is None else smoothed_loss,
+        gradient_steps=len(steps),
+        approx_kl=approx_kl,
+        clip_fraction=clip_fraction,
+        explained_variance=explained,
+        entropy=entropy_stats.mean,
+        action_std=actor.action_std(),
+        train_time=0.0,
+    )
 
 
 def explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float | None:
@@ -379,8 +321,8 @@ def explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float | N
     return 1.0 - float((targets - values).var()) / target_var
 
 
-def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> dict[str, float]:
-    """approx_kl and clip_fraction over the log π/π_old (B,) of every minibatch sample.
+def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> tuple[float, float]:
+    """(approx_kl, clip_fraction) over the log π/π_old (B,) of every minibatch sample.
 
     approx_kl is the unbiased, non-negative estimator E[(r - 1) - log r] of
     KL(π_old || π); clip_fraction the share of samples with |r - 1| > eps_clip.
@@ -389,56 +331,7 @@ def policy_change(log_ratio: torch.Tensor, eps_clip: float) -> dict[str, float]:
     kl, clipped = torch.stack(
         [((ratio - 1) - log_ratio).mean(), ((ratio - 1).abs() > eps_clip).float().mean()]
     ).tolist()
-    return {"approx_kl": kl, "clip_fraction": clipped}
-
-
-def policy_loss(
-    actor: Actor,
-    obs: torch.Tensor,
-    actions: torch.Tensor,
-    old_log_probs: torch.Tensor,
-    advantages: torch.Tensor,
-    cfg: PPOConfig,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Clipped surrogate loss (with optional dual clip) and mean entropy, both 0-d.
-
-    Advantages (B,) are normalized per minibatch when advantage_normalization is on.
-    """
-    actor_loss, entropy, _ = policy_loss_terms(actor, obs, actions, old_log_probs, advantages, cfg)
-    return actor_loss, entropy
-
-
-def policy_loss_terms(
-    actor: Actor,
-    obs: torch.Tensor,
-    actions: torch.Tensor,
-    old_log_probs: torch.Tensor,
-    advantages: torch.Tensor,
-    cfg: PPOConfig,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``policy_loss``'s two terms and the detached log π/π_old (B,) of the samples."""
-    if cfg.advantage_normalization and advantages.numel() > 1:
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    log_ratio = actor.log_prob(obs, actions) - old_log_probs
-    ratio = log_ratio.exp()
-    surrogate = ratio * advantages
-    clipped = ratio.clamp(1.0 - cfg.eps_clip, 1.0 + cfg.eps_clip) * advantages
-    objective = torch.min(surrogate, clipped)
-    if cfg.dual_clip is not None:
-        floored = torch.max(objective, cfg.dual_clip * advantages)
-        objective = torch.where(advantages < 0, floored, objective)
-    return -objective.mean(), actor.entropy(obs), log_ratio.detach()
-
-
-def value_loss(
-    values: torch.Tensor, targets: torch.Tensor, old_values: torch.Tensor, cfg: PPOConfig
-) -> torch.Tensor:
-    """Mean squared error of values (B,) to targets (B,); pessimistic clip if value_clip."""
-    error = (targets - values).pow(2)
-    if cfg.value_clip:
-        clipped = old_values + (values - old_values).clamp(-cfg.eps_clip, cfg.eps_clip)
-        error = torch.max(error, (targets - clipped).pow(2))
-    return error.mean()
+    return kl, clipped
 
 
 class PPOLearner:
@@ -450,7 +343,10 @@ class PPOLearner:
     def set_lr_fraction(self, fraction: float) -> None:
         self.ppo.set_lr_fraction(fraction)
 
-    def update(self, rollout: Rollout) -> dict[str, SummaryStats | float | int]:
+    def set_critic_warmup(self, active: bool) -> None:
+        self.ppo.set_critic_warmup(active)
+
+    def update(self, rollout: Rollout) -> PPOStats:
         return self.ppo.update(
             self.normalizer(rollout.obs),
             self.normalizer(rollout.next_obs),

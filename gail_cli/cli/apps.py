@@ -31,8 +31,19 @@ def make_dirs(path: str) -> str:
     return str(Path(path).resolve())
 
 
+def hydra_output_subdir(resume: str | None, now: str) -> str:
+    """Config resolver of ``hydra.output_subdir`` for gail-train and gail-expert.
+
+    ``.hydra`` for a new run. A resume (``resume`` set) saves its composition, which
+    is not the run's config (that is the checkpoint's), in ``.hydra/resume-<now>``: a
+    resume into the run's own folder then leaves the run's ``.hydra/*.yaml`` intact.
+    """
+    return ".hydra" if resume is None else f".hydra/resume-{now}"
+
+
 OmegaConf.register_new_resolver("data_dir", data_dir, replace=True)
 OmegaConf.register_new_resolver("make_dirs", make_dirs, replace=True)
+OmegaConf.register_new_resolver("hydra_output_subdir", hydra_output_subdir, replace=True)
 logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its import-time INFO line is noise
 
 

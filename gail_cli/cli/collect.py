@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
-from gail_cli.data.experts import write_d4rl
+from gail_cli.data.experts import AttrValue, write_d4rl
 from gail_cli.errors import positive_int, refuse_to_replace
 from gail_cli.run.build import load_policy
 from gail_cli.run.playback import roll_out, setup
@@ -65,7 +65,7 @@ def collect_dataset(cfg: DictConfig) -> float:
     assert isinstance(recorded, dict)
     for key in PATH_KEYS:
         recorded[key] = portable_path(recorded[key], base)
-    attrs = {
+    attrs: dict[str, AttrValue] = {
         "env_id": policy.env_id,
         "num_episodes": episodes,
         "expert_mean_return": mean,

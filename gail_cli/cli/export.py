@@ -23,7 +23,7 @@ from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.data.atomic import atomic_path
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.errors import GailError, first_sentence, refuse_to_replace
-from gail_cli.run.build import Policy, load_policy
+from gail_cli.run.build import LoadedPolicy, load_policy
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
@@ -49,7 +49,9 @@ class FrozenNormalizer(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
             return obs
-        return torch.clamp((obs - self.mean) * self.inv_std, -self.clip, self.clip)
+        mean, inv_std = self.mean, self.inv_std  # (obs_dim,) buffers
+        assert isinstance(mean, torch.Tensor) and isinstance(inv_std, torch.Tensor)
+        return torch.clamp((obs - mean) * inv_std, -self.clip, self.clip)
 
 
 class ClippedMean(nn.Module):
@@ -62,7 +64,9 @@ class ClippedMean(nn.Module):
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(self.mean_net(state), self.low, self.high)
+        low, high = self.low, self.high  # (act_dim,) buffers
+        assert isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor)
+        return torch.clamp(self.mean_net(state), low, high)
 
 
 def deterministic_action(actor: nn.Module, spec: EnvSpec) -> nn.Module:
@@ -102,7 +106,7 @@ class ExportedPolicy(nn.Module):
         return self.act(self.normalizer(observations))
 
 
-def exported_policy(policy: Policy, spec: EnvSpec) -> ExportedPolicy:
+def exported_policy(policy: LoadedPolicy, spec: EnvSpec) -> ExportedPolicy:
     """The policy of a checkpoint as one CPU module in eval mode, without gradients."""
     module = ExportedPolicy(
         FrozenNormalizer(policy.normalizer), deterministic_action(policy.actor, spec)

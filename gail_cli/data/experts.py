@@ -340,11 +340,12 @@ def _read_minari(f: h5py.File, where: str) -> dict[str, np.ndarray]:
     concatenate). Datasets are opened one episode at a time: HDF5 holds ~20 KB per open
     dataset, which would add up over thousands of episodes.
     """
-    names = sorted((k for k in f if _episode_number(k) is not None), key=_episode_number)
+    numbered = {k: number for k in f if (number := _episode_number(k)) is not None}
+    names = sorted(numbered, key=numbered.__getitem__)
     lengths: list[int] = []
     obs_tail: tuple[int, ...] | None = None
     act_tail: tuple[int, ...] | None = None
-    act_type: type = np.float32
+    act_type: type[np.floating] | type[np.integer] = np.float32
     for name in names:
         obs_ds, act_ds = _minari_datasets(f, name, ("observations", "actions"), where)
         obs_shape, act_shape = obs_ds.shape, act_ds.shape

@@ -294,7 +294,7 @@ def data_dir() -> str:
 
 
 @dataclass
-class Policy:
+class LoadedPolicy:
     """A trained policy rebuilt from a checkpoint: what gail-eval and gail-collect run."""
 
     actor: Actor
@@ -307,7 +307,7 @@ class Policy:
     discrete: bool
 
 
-def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
+def load_policy(checkpoint: dict[str, Any], device: torch.device) -> LoadedPolicy:
     """Rebuild the actor and observation transform saved in a checkpoint payload."""
     cfg = OmegaConf.create(checkpoint["config"])
     settings = read_settings(cfg, imitation=False)
@@ -318,7 +318,7 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> Policy:
     actor.eval()
     normalizer = ObservationNormalizer(checkpoint["obs_dim"], settings.trainer.obs_normalization)
     normalizer.load_state_dict(checkpoint["agent"]["normalizer"])
-    return Policy(
+    return LoadedPolicy(
         actor,
         normalizer,
         cfg,

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 def group_file(group: str, option: str) -> DictConfig:
     """The YAML of one config group option, ``conf/<group>/<option>.yaml``, as composed."""
-    text = resources.files("gail_cli.conf").joinpath(group, f"{option}.yaml").read_text()
+    text = (resources.files("gail_cli.conf") / group / f"{option}.yaml").read_text()
     node = OmegaConf.create(text)
     assert isinstance(node, DictConfig)
     return node

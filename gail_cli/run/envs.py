@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import numpy.typing as npt
 import torch
 from gymnasium.vector import AutoresetMode
 
@@ -18,6 +18,7 @@ from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.records import Rollout
 from gail_cli.errors import GailError, first_sentence
 from gail_cli.settings import VECTOR_MODES
+from gail_cli.timing import PhaseTimer
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ class Collector:
         self.finished_returns: list[float] = []
         self.finished_lengths: list[int] = []
         # wall seconds spent in policy inference and in env.step, cumulative
-        self.seconds = {"policy": 0.0, "env_step": 0.0}
+        self.timer = PhaseTimer()
+        self.seconds = self.timer.seconds
 
     def collect(self, steps_per_env: int) -> Rollout:
         """Run ``steps_per_env`` vector steps; tensors of shape (T=steps_per_env, N, ...)."""
@@ -173,19 +175,15 @@ class Collector:
         rewards = np.empty((steps_per_env, n), dtype=np.float32)
         terminated = np.empty((steps_per_env, n), dtype=bool)
         truncated = np.empty((steps_per_env, n), dtype=bool)
-        policy_seconds = env_seconds = 0.0
         for t in range(steps_per_env):
-            tick = time.perf_counter()
             obs[t] = self.obs
-            with torch.inference_mode():
+            with self.timer("policy"), torch.inference_mode():
                 state = self.normalizer(torch.from_numpy(obs[t]).to(self.device))
                 actions[t] = self.actor.sample(state).cpu().numpy()
-            tock = time.perf_counter()
-            step_obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
-                self.spec.env_action(actions[t])
-            )
-            env_seconds += time.perf_counter() - tock
-            policy_seconds += tock - tick
+            with self.timer("env_step"):
+                step_obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
+                    self.spec.env_action(actions[t])
+                )
             next_obs[t] = step_obs
             done = terminated[t] | truncated[t]
             if done.any():
@@ -193,8 +191,6 @@ class Collector:
                     next_obs[t, i] = info["final_obs"][i]
             self._track_episodes(rewards[t], done)
             self.obs = step_obs
-        self.seconds["policy"] += policy_seconds
-        self.seconds["env_step"] += env_seconds
         as_tensor = lambda x: torch.from_numpy(x).to(self.device)  # noqa: E731
         return Rollout(
             obs=as_tensor(obs),
@@ -310,14 +306,14 @@ def record_video(
                 env.close()
                 env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
         obs, _ = env.reset(seed=seed)
-        frames = [env.render()]
+        frames: list[npt.ArrayLike] = [_rgb_frame(env)]
         done = False
         while not done:
             with torch.inference_mode():
                 state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
                 action = actor(state[None])[0].cpu().numpy()
             obs, _, terminated, truncated, _ = env.step(spec.env_action(action))
-            frames.append(env.render())
+            frames.append(_rgb_frame(env))
             done = terminated or truncated
     except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL
         raise GailError(
@@ -333,6 +329,13 @@ def record_video(
     imageio.mimsave(tmp, frames, fps=fps, macro_block_size=1)
     os.replace(tmp, path)
     return len(frames)
+
+
+def _rgb_frame(env: gym.Env) -> np.ndarray:
+    """The env's current frame (H, W, 3) uint8 (render_mode="rgb_array")."""
+    frame = env.render()
+    assert isinstance(frame, np.ndarray), f"render() returned {type(frame).__name__}"
+    return frame
 
 
 def _camera_names(env: gym.Env) -> list[str]:

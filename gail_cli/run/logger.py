@@ -40,13 +40,14 @@ class RunLogger:
         for tag, value in values.items():
             self.writer.add_scalar(tag, value, step)
 
-    def training_stats(self, stats: Mapping[str, SummaryStats | float | int], step: int) -> None:
-        """The update's statistics under train/<name> (mean) and train/<name>_std."""
+    def training_stats(self, stats: Mapping[str, SummaryStats | float], step: int) -> None:
+        """The update's statistics under train/<name> (a summary's mean; its std under
+        train/<name>_std)."""
         for name, value in stats.items():
             if isinstance(value, SummaryStats):
                 self.writer.add_scalar(f"train/{name}", value.mean, step)
                 self.writer.add_scalar(f"train/{name}_std", value.std, step)
-            elif name != "disc_reward":
+            else:
                 self.writer.add_scalar(f"train/{name}", value, step)
 
     def text(self, tag: str, body: str) -> None:
@@ -58,8 +59,10 @@ class RunLogger:
             k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in params.items()
         }
         finite = {k: v for k, v in metrics.items() if math.isfinite(v)}
+        file_writer = self.writer.file_writer
+        assert file_writer is not None  # SummaryWriter opens it in its constructor
         for summary in hparams_summary(clean, finite):
-            self.writer.file_writer.add_summary(summary)  # type: ignore[union-attr]
+            file_writer.add_summary(summary)
 
     def advance(self, steps: int, **postfix: str) -> None:
         self.postfix.update(postfix)

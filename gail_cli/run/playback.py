@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from gail_cli.run.build import Policy, pick_device, seed_everything, set_threads
+from gail_cli.run.build import LoadedPolicy, pick_device, seed_everything, set_threads
 from gail_cli.run.envs import EnvSpec, Episodes, env_spec, make_vector_env, play_episodes
 
 
@@ -18,7 +18,7 @@ def setup(cfg: DictConfig) -> torch.device:
 
 
 def roll_out(
-    policy: Policy, episodes: int, device: torch.device, cfg: DictConfig, record: bool = False
+    policy: LoadedPolicy, episodes: int, device: torch.device, cfg: DictConfig, record: bool = False
 ) -> tuple[EnvSpec, Episodes]:
     """One episode per env of a vector of ``episodes`` envs, as cfg.deterministic says."""
     envs = make_vector_env(policy.env_id, episodes)

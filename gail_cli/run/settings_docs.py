@@ -30,7 +30,7 @@ from gail_cli.data.atomic import atomic_path
 from gail_cli.errors import EXIT_BAD_INPUT
 from gail_cli.settings import (
     DOC,
-    SEED_DEFAULT,
+    TIANSHOU_DEFAULT,
     DiscriminatorConfig,
     NetConfig,
     PolicyConfig,
@@ -61,12 +61,12 @@ GROUP_FILES: tuple[GroupFile, ...] = (
 
 class Key(NamedTuple):
     """One documented key: its dotted name, default as shown in the docs, meaning, and
-    the seed's default where it differs (None: no difference)."""
+    Tianshou 2's default where it differs (None: no difference)."""
 
     name: str
     default: str
     meaning: str
-    seed_default: str | None = None
+    tianshou_default: str | None = None
 
 
 # Keys held by no dataclass: the top level of train.yaml, the env and dataset groups. Their
@@ -210,11 +210,13 @@ def _has_default(field: dataclasses.Field[Any]) -> bool:
 def _default(field: dataclasses.Field[Any]) -> Any:
     if field.default is not dataclasses.MISSING:
         return field.default
-    return field.default_factory()  # type: ignore[misc]
+    factory = field.default_factory
+    assert callable(factory), field.name
+    return factory()
 
 
 def _documented_fields(cls: type) -> Iterator[dataclasses.Field[Any]]:
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field in dataclasses.fields(cls):
         if DOC not in field.metadata or not _has_default(field):
             raise ValueError(
                 f"{cls.__name__}.{field.name} is declared without setting(default, doc); "
@@ -230,9 +232,9 @@ def group_keys(cls: type, prefix: str) -> Iterator[tuple[Key, Any]]:
         if dataclasses.is_dataclass(value):
             yield from group_keys(type(value), name)
             continue
-        seed = field.metadata.get(SEED_DEFAULT, ...)
-        seed_text = None if seed is ... else markdown_value(seed)
-        yield Key(name, markdown_value(value), field.metadata[DOC], seed_text), value
+        tianshou = field.metadata.get(TIANSHOU_DEFAULT, ...)
+        tianshou_text = None if tianshou is ... else markdown_value(tianshou)
+        yield Key(name, markdown_value(value), field.metadata[DOC], tianshou_text), value
 
 
 def _first_paragraph(cls: type) -> str:
@@ -254,8 +256,8 @@ def _yaml_body(cls: type, indent: str = "") -> list[str]:
     for field in _documented_fields(cls):
         value = _default(field)
         doc = field.metadata[DOC]
-        if SEED_DEFAULT in field.metadata:
-            doc += f" (seed's default: {yaml_value(field.metadata[SEED_DEFAULT])})"
+        if TIANSHOU_DEFAULT in field.metadata:
+            doc += f" (Tianshou 2: {yaml_value(field.metadata[TIANSHOU_DEFAULT])})"
         lines += _comment(doc, indent)
         if dataclasses.is_dataclass(value):
             lines.append(f"{indent}{field.name}:")
@@ -277,14 +279,14 @@ def group_yaml(entry: GroupFile) -> str:
 
 
 def key_table(keys: list[Key]) -> str:
-    """A markdown table of keys; the seed's column only where one of them differs."""
-    with_seed = any(k.seed_default is not None for k in keys)
-    head = ["key", "default", *(["seed's default"] if with_seed else []), "meaning"]
+    """A markdown table of keys; Tianshou 2's column only where one of them differs."""
+    with_tianshou = any(k.tianshou_default is not None for k in keys)
+    head = ["key", "default", *(["Tianshou 2"] if with_tianshou else []), "meaning"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key in keys:
         cells = [f"`{key.name}`", key.default]
-        if with_seed:
-            cells.append(key.seed_default or "")
+        if with_tianshou:
+            cells.append(key.tianshou_default or "")
         cells.append(key.meaning)
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows)
@@ -304,10 +306,10 @@ def configuration_tables() -> str:
     for title, keys in OTHER_KEYS.items():
         sections.append(f"### {title}\n\n{key_table(list(keys))}")
     for entry in GROUP_FILES:
-        keys = [k for k, _ in group_keys(entry.settings, entry.group)]
+        group_list = [k for k, _ in group_keys(entry.settings, entry.group)]
         intro = _first_paragraph(entry.settings)
         sections.append(
-            f"### {entry.group} (`{entry.settings.__name__}`)\n\n{intro}\n\n{key_table(keys)}"
+            f"### {entry.group} (`{entry.settings.__name__}`)\n\n{intro}\n\n{key_table(group_list)}"
         )
     return "\n\n".join(sections)
 

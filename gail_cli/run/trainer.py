@@ -10,7 +10,6 @@ import copy
 import math
 import signal
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -21,13 +20,14 @@ import numpy as np
 import torch
 
 from gail_cli.algo.agent import Agent
-from gail_cli.algo.stats import SummaryStats, normalized_return
+from gail_cli.algo.stats import SummaryStats, UpdateStats, normalized_return
 from gail_cli.data.checkpoint import save_checkpoint
 from gail_cli.errors import GailError, Interrupted
 from gail_cli.run.envs import Collector, EnvSpec
 from gail_cli.run.evaluation import Evaluator
 from gail_cli.run.logger import RunLogger
 from gail_cli.settings import TrainerConfig
+from gail_cli.timing import PhaseTimer
 
 
 class TrainingDiverged(GailError):
@@ -70,7 +70,8 @@ class Trainer:
         self.collector = Collector(envs, spec, agent.actor, agent.normalizer, device, seed)
         self.checkpoint_dir = run_dir / "checkpoints"
         # cumulative wall seconds per phase of the loop (the benchmark's breakdown)
-        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.timer = PhaseTimer()
+        self.seconds = self.timer.seconds
         self._signal: int | None = None
         # agent states of the submitted evaluations, by env step, until their results
         self._snapshots: dict[int, dict[str, Any]] = {}
@@ -86,9 +87,9 @@ class Trainer:
         }
         try:
             while progress.env_steps < cfg.total_env_steps:
-                tick = time.perf_counter()
+                iteration_start = time.perf_counter()
                 self._iteration(logger)
-                rate = cfg.steps_per_collect / (time.perf_counter() - tick)
+                rate = cfg.steps_per_collect / (time.perf_counter() - iteration_start)
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
@@ -116,48 +117,44 @@ class Trainer:
         }
 
     def _iteration(self, logger: RunLogger) -> None:
-        agent, progress, seconds = self.agent, self.progress, self.seconds
-        tick = time.perf_counter()
+        """One rollout, one update of the learner, the update's figures logged."""
+        agent, progress, timer = self.agent, self.progress, self.timer
         # the schedule reads the env steps before this rollout: the first update trains at
         # the full lr, the last one above 0, and critic_warmup_steps=N keeps the actor
         # fixed for the updates of the first N env steps
         steps_before = progress.env_steps
-        rollout = self.collector.collect(self.config.steps_per_env)
+        with timer("collect"):
+            rollout = self.collector.collect(self.config.steps_per_env)
         progress.env_steps += rollout.num_steps
-        tock = time.perf_counter()
         agent.normalizer.update(rollout.obs.flatten(0, 1).cpu().numpy())
         agent.learner.set_lr_fraction(1.0 - steps_before / self.config.total_env_steps)
-        agent.ppo.train_actor = steps_before >= self.config.critic_warmup_steps
+        agent.learner.set_critic_warmup(steps_before < self.config.critic_warmup_steps)
         stats = agent.learner.update(rollout)
+        timer.add(stats.timings())
         self._check_finite(stats)
-        learn = time.perf_counter() - tock
-        disc = float(stats.get("disc_time", 0.0))  # type: ignore[arg-type]
-        seconds["collect"] += tock - tick
-        seconds["disc_update"] += disc
-        seconds["ppo_update"] += learn - disc
-        tick = time.perf_counter()
-        logger.training_stats(stats, progress.env_steps)
-        rollout_scalars = {}
-        if "disc_reward" in stats:
-            rollout_scalars["rollout/disc_reward"] = float(stats["disc_reward"])
+        with timer("logging"):
+            self._log_update(stats, logger)
+
+    def _log_update(self, stats: UpdateStats, logger: RunLogger) -> None:
+        """The learner's figures and the finished training episodes' returns."""
+        step = self.progress.env_steps
+        logger.training_stats(stats.train_scalars(), step)
+        scalars = stats.rollout_scalars()
         returns, lengths = self.collector.drain_episodes()
         if returns:
-            rollout_scalars["rollout/return"] = float(np.mean(returns))
-            rollout_scalars["rollout/episode_length"] = float(np.mean(lengths))
+            scalars["rollout/return"] = float(np.mean(returns))
+            scalars["rollout/episode_length"] = float(np.mean(lengths))
             logger.postfix["train_ret"] = f"{np.mean(returns):.0f}"
-        logger.scalars(rollout_scalars, progress.env_steps)
-        if isinstance(stats.get("acc_exp"), SummaryStats):
-            acc = (stats["acc_exp"].mean + stats["acc_pi"].mean) / 2  # type: ignore[union-attr]
-            logger.postfix["disc_acc"] = f"{acc:.2f}"
-        seconds["logging"] += time.perf_counter() - tick
+        logger.scalars(scalars, step)
+        logger.postfix.update(stats.progress_items())
 
     def _submit_evaluation(self) -> dict[str, Any]:
         """Hand the policy as it is now to the evaluator; returns (and keeps, for best.pt)
         the checkpoint payload of this moment."""
-        tick, step = time.perf_counter(), self.progress.env_steps
-        snapshot = self._snapshots[step] = self._checkpoint_payload()
-        self.evaluator.submit(step, self.agent.actor, self.agent.normalizer)
-        self.seconds["evaluation"] += time.perf_counter() - tick
+        step = self.progress.env_steps
+        with self.timer("evaluation"):
+            snapshot = self._snapshots[step] = self._checkpoint_payload()
+            self.evaluator.submit(step, self.agent.actor, self.agent.normalizer)
         return snapshot
 
     def _collect_evaluations(self, logger: RunLogger, block: bool) -> None:
@@ -165,9 +162,9 @@ class Trainer:
 
         With ``block`` it waits for every outstanding one (the end of a run, a signal).
         """
-        progress, tick = self.progress, time.perf_counter()
-        results = self.evaluator.wait() if block else self.evaluator.poll()
-        self.seconds["evaluation"] += time.perf_counter() - tick
+        progress = self.progress
+        with self.timer("evaluation"):
+            results = self.evaluator.wait() if block else self.evaluator.poll()
         for step, returns in results:
             mean = float(returns.mean())
             scalars = {"eval/return": mean, "eval/return_std": float(returns.std())}
@@ -198,12 +195,13 @@ class Trainer:
         self.evaluator.close()
 
     # -- safety ---------------------------------------------------------------------
-    def _check_finite(self, stats: dict[str, SummaryStats | float | int]) -> None:
-        for name, value in stats.items():
+    def _check_finite(self, stats: UpdateStats) -> None:
+        figures = {f"train/{name}": value for name, value in stats.train_scalars().items()}
+        for tag, value in {**figures, **stats.rollout_scalars()}.items():
             figure = value.mean if isinstance(value, SummaryStats) else float(value)
             if not math.isfinite(figure):
                 raise TrainingDiverged(
-                    f"training diverged: train/{name} is {figure} at env step "
+                    f"training diverged: {tag} is {figure} at env step "
                     f"{self.progress.env_steps}; the last good checkpoint is kept in "
                     f"{self.checkpoint_dir}; try a lower ppo.lr or discriminator.lr"
                 )
@@ -237,8 +235,7 @@ class Trainer:
         return self._write_checkpoint(name, self._checkpoint_payload())
 
     def _write_checkpoint(self, name: str, payload: dict[str, Any]) -> Path:
-        tick = time.perf_counter()
         path = self.checkpoint_dir / name
-        save_checkpoint(path, payload)
-        self.seconds["checkpoint"] += time.perf_counter() - tick
+        with self.timer("checkpoint"):
+            save_checkpoint(path, payload)
         return path
