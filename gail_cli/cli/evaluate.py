@@ -48,7 +48,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> float:
         run_dir = Path(HydraConfig.get().runtime.output_dir)  # never beside the checkpoint
         video = Path(cfg.video_path or run_dir / "videos" / f"eval_{policy.env_steps}.mp4")
         frames = record_video(
-            policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
+            policy.env, policy.actor, policy.normalizer, spec, device, cfg.seed, video
         )
         print(f"video: {video} ({frames} frames)", flush=True)
     return mean

@@ -7,10 +7,13 @@ number.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -19,6 +22,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from gail_cli.cli.command_line import PATH_KEYS, prepare_overrides, split_command_line
+from gail_cli.cli.commands import COMMANDS, help_page
+from gail_cli.cli.paths import expand_path_keys
 from gail_cli.errors import GailError, Interrupted
 
 EXIT_BAD_INPUT = 2
@@ -54,20 +60,48 @@ def error_line(exc: BaseException) -> str:
     return " ".join(sentences) or type(exc).__name__
 
 
+# what Hydra puts in a run folder before the job starts: a run folder holding nothing
+# else never got past its checks
+_HYDRA_FILES = {".hydra", "run.log"}
+
+
+def remove_unstarted_run_dir(run_dir: Path) -> None:
+    """Delete a run folder holding only Hydra's files (``.hydra/`` and the log file).
+
+    A folder without ``.hydra/`` (gail-eval runs in the current folder) or with anything
+    else in it is kept; so is the current folder. An ``outputs/<env>/`` folder left empty
+    by the deletion goes too.
+    """
+    run_dir = run_dir.resolve()
+    names = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
+    if ".hydra" not in names or not names <= _HYDRA_FILES or run_dir == Path.cwd().resolve():
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    parent = run_dir.parent
+    if parent != Path.cwd().resolve() and parent.is_relative_to(Path.cwd().resolve()):
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # only when empty
+
+
 def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:
     """Turn GailError into one stderr line and exit 2; Interrupted into 128 + signum.
 
-    In a multirun the error is re-raised after its line, so the sweeper records the job
-    as failed while the other jobs run on.
+    Path keys are expanded first (:func:`gail_cli.cli.paths.expand_path_keys`). A fresh
+    run that fails before anything of it was written leaves no run folder. In a multirun
+    the error is re-raised after its line, so the sweeper records the job as failed
+    while the other jobs run on.
     """
 
     def decorate(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
         @functools.wraps(task)
         def wrapper(cfg: DictConfig) -> Any:
             try:
+                expand_path_keys(cfg, PATH_KEYS)
                 return task(cfg)
             except GailError as exc:
                 hydra_cfg = HydraConfig.get()
+                if not cfg.get("resume"):
+                    remove_unstarted_run_dir(Path(hydra_cfg.runtime.output_dir))
                 if hydra_cfg.mode != RunMode.MULTIRUN:
                     print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
                     sys.exit(EXIT_BAD_INPUT)
@@ -120,9 +154,24 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
     return main
 
 
+def _checked_argv(program: str, args: list[str]) -> list[str]:
+    """The arguments Hydra should see (:func:`prepare_overrides`); ``--help`` first
+    prints the program's own page, and Hydra's page follows under its own heading."""
+    line = split_command_line(args)
+    command = COMMANDS[program]
+    assert command.info is not None
+    if any(option in ("--help", "-h") for option in line.options):
+        print(help_page(program), end="\n\n", flush=True)
+        header = "hydra.help.header='== Hydra: config groups and the composed config =='"
+        return [*line.argv(), header]
+    return prepare_overrides(program, command.info, line).argv()
+
+
 def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
     """Run a Hydra app; whatever it raises becomes one stderr line and an exit code."""
+    argv = sys.argv
     try:
+        sys.argv = [argv[0], *_checked_argv(program, argv[1:])]
         app()
     except GailError as exc:  # a multirun job's error, re-raised by the sweeper
         if getattr(exc, "reported", False):
@@ -141,3 +190,5 @@ def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
     except Exception as exc:
         print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
+    finally:
+        sys.argv = argv
