@@ -47,6 +47,9 @@ PATH_KEYS = (
 
 # nodes whose keys are the user's own (passed to gym.make): any key below them is accepted
 FREE_FORM_KEYS = ("env.kwargs",)
+# keys that only some options define (env.random_return: the three discrete envs'); any
+# command line may set them
+OPTIONAL_KEYS = ("env.random_return",)
 
 # options of Hydra's own command line that print something instead of running a job
 _PRINTING_OPTIONS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
@@ -244,11 +247,11 @@ def check_keys(
         key = override.key_or_group
         if key.startswith("hydra") or key in known or _is_group_override(override, groups):
             continue
-        if _is_free_form(key):
+        if _is_free_form(key) or key in OPTIONAL_KEYS:
             if not (override.is_add() or override.is_force_add() or override.is_delete()):
                 raw_overrides[index] = "++" + raw_overrides[index]
             continue
-        raise unknown_key_error(key, override.input_line, known)
+        raise unknown_key_error(key, override.input_line, [*known, *OPTIONAL_KEYS])
 
 
 def check_sweeps(overrides: list[Override]) -> None:

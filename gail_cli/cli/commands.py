@@ -19,6 +19,8 @@ class Command:
     """One console script: its page's text and what its command-line check needs."""
 
     name: str
+    # one line for the list of commands
+    brief: str
     summary: str
     usage: str
     # (key, meaning) of the keys most often set, at most ten
@@ -44,6 +46,7 @@ COMMANDS: dict[str, Command] = {
     for command in (
         Command(
             "gail-train",
+            "GAIL training from expert demonstrations (the main job)",
             "trains a policy by GAIL (generative adversarial imitation learning) from expert "
             "demonstrations; TensorBoard logs, checkpoints and metrics.json go to "
             "outputs/<env>/<date>_<time>/.",
@@ -53,6 +56,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "gail-expert",
+            "trains an expert by PPO on the env's own reward",
             "trains an expert with the same PPO on the environment's own reward "
             "(outputs/experts/<env>/<date>_<time>/).",
             "gail-expert [-m] [key=value ...]",
@@ -61,6 +65,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "gail-collect",
+            "writes a saved policy's episodes as a demonstration file",
             "rolls out a saved policy and writes its episodes as a D4RL-layout HDF5 file.",
             "gail-collect checkpoint=<ckpt or run dir> out=<file.hdf5> [episodes=25]",
             (
@@ -75,6 +80,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "gail-eval",
+            "mean/std return of a saved policy, normalized; videos",
             "rolls out a saved policy and prints its mean and std return, normalized by "
             "the expert's; optionally writes a video.",
             "gail-eval checkpoint=<ckpt or run dir> [episodes=10] [video=true]",
@@ -91,6 +97,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "gail-export",
+            "a saved policy as TorchScript or ONNX",
             "writes a checkpoint's deterministic policy as TorchScript (.pt) or ONNX (.onnx).",
             "gail-export checkpoint=<ckpt or run dir> out=<file.pt|file.onnx>",
             (
@@ -102,6 +109,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "gail-report",
+            "table and learning curves of a sweep",
             "tabulates a sweep's runs and plots their learning curves (report.md and PNGs).",
             "gail-report <sweep dir> [--out <folder>] [--baseline <sweep dir>]",
             (),
@@ -110,17 +118,15 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def command_list() -> str:
+    """The six commands, one line each."""
+    return "\n".join(["commands:", *(f"  {c.name:<13} {c.brief}" for c in COMMANDS.values())])
+
+
 def help_page(program: str) -> str:
     """The program's own help text, shown before Hydra's section."""
     command = COMMANDS[program]
-    lines = [
-        f"{program}: {command.summary}",
-        "",
-        f"usage: {command.usage}",
-        "",
-        "commands:",
-        *(f"  {c.name:<13} {c.summary.split(';')[0].split(' (')[0]}" for c in COMMANDS.values()),
-    ]
+    lines = [f"{program}: {command.summary}", "", f"usage: {command.usage}", "", command_list()]
     if command.keys:
         width = max(len(key) for key, _ in command.keys)
         lines += ["", "most-used keys (key=value; every key: docs/configuration.md):"]

@@ -7,7 +7,6 @@ number.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shutil
@@ -69,18 +68,21 @@ def remove_unstarted_run_dir(run_dir: Path) -> None:
     """Delete a run folder holding only Hydra's files (``.hydra/`` and the log file).
 
     A folder without ``.hydra/`` (gail-eval runs in the current folder) or with anything
-    else in it is kept; so is the current folder. An ``outputs/<env>/`` folder left empty
-    by the deletion goes too.
+    else in it is kept; so is the current folder. Folders below the current one that the
+    deletion leaves empty (``outputs/<env>/``, ``outputs/``) go too.
     """
-    run_dir = run_dir.resolve()
+    run_dir, cwd = run_dir.resolve(), Path.cwd().resolve()
     names = {p.name for p in run_dir.iterdir()} if run_dir.is_dir() else set()
-    if ".hydra" not in names or not names <= _HYDRA_FILES or run_dir == Path.cwd().resolve():
+    if ".hydra" not in names or not names <= _HYDRA_FILES or run_dir == cwd:
         return
     shutil.rmtree(run_dir, ignore_errors=True)
-    parent = run_dir.parent
-    if parent != Path.cwd().resolve() and parent.is_relative_to(Path.cwd().resolve()):
-        with contextlib.suppress(OSError):
+    for parent in run_dir.parents:
+        if parent == cwd or not parent.is_relative_to(cwd):
+            break
+        try:
             parent.rmdir()  # only when empty
+        except OSError:
+            break
 
 
 def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:
