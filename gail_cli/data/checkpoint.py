@@ -55,10 +55,8 @@ def _write_failure(path: Path, exc: BaseException) -> str:
         if path.is_file()
         else "no earlier file of that name existed"
     )
-    return (
-        f"checkpoint {path} could not be written: {cause}{space}; {kept}; "
-        "free some space, then resume the run from its last checkpoint"
-    )
+    fix = "free some space, then resume" if full else "resume once that is fixed"
+    return f"checkpoint {path} could not be written: {cause}{space}; {kept}; {fix}"
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
