@@ -121,6 +121,8 @@ def test_known_keys_group_options_and_free_form_env_kwargs_pass() -> None:
         "++env.kwargs.g=9.81",
         "++env.random_return=5",
     ]
+    wrappers = "env.wrappers=[{path:gymnasium.wrappers.TimeLimit,kwargs:{max_episode_steps:9}}]"
+    assert prepared("gail-expert", wrappers) == [wrappers]
     # the keys of the chosen env option are known, and no others
     assert prepared("gail-train", "env=CartPole-v1", "env.random_return=1") == [
         "env=CartPole-v1",
@@ -227,6 +229,20 @@ def test_an_empty_sweep_and_a_missing_checkpoint_are_one_line(
     code, _, err = run_app("gail-eval", monkeypatch=monkeypatch, capsys=capsys)
     assert code == 2
     assert "checkpoint is not set; pass checkpoint=" in one_line(err, "gail-eval")
+
+
+def test_cfg_job_shows_per_env_values_and_drops_keys_the_command_line_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_app(
+        "gail-train", "--cfg", "job", "ppo.lr=1e-3", monkeypatch=monkeypatch, capsys=capsys
+    )
+    assert code == 0
+    tuning = OmegaConf.create(out).env_tuning
+    assert "policy.hidden_sizes=[256, 256]" in tuning.sets
+    assert "discriminator.reward_form=airl" in tuning.sets
+    assert not [line for line in tuning.sets if line.startswith("ppo.lr")]
+    assert OmegaConf.create(out).ppo.lr == 1e-3
 
 
 def test_a_full_disk_while_saving_says_so_and_what_was_kept(

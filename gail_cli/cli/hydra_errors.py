@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from gail_cli.cli.command_line import PATH_KEYS, prepare_overrides, split_command_line
 from gail_cli.cli.commands import COMMANDS, help_page
+from gail_cli.cli.job_config import job_config_text, wants_job_config
 from gail_cli.cli.paths import expand_path_keys
 from gail_cli.errors import GailError, Interrupted
 
@@ -156,9 +157,10 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
     return main
 
 
-def _checked_argv(program: str, args: list[str]) -> list[str]:
-    """The arguments Hydra should see (:func:`prepare_overrides`); ``--help`` first
-    prints the program's own page, and Hydra's page follows under its own heading."""
+def _checked_argv(program: str, args: list[str]) -> list[str] | None:
+    """The arguments Hydra should see (:func:`prepare_overrides`), or None when this
+    function answered the command itself (gail-train's ``--cfg job``). ``--help`` first
+    prints the program's own page; Hydra's page follows under its own heading."""
     line = split_command_line(args)
     command = COMMANDS[program]
     assert command.info is not None
@@ -166,14 +168,21 @@ def _checked_argv(program: str, args: list[str]) -> list[str]:
         print(help_page(program), end="\n\n", flush=True)
         header = "hydra.help.header='== Hydra: config groups and the composed config =='"
         return [*line.argv(), header]
-    return prepare_overrides(program, command.info, line).argv()
+    line = prepare_overrides(program, command.info, line)
+    if command.info.config_name == "train" and wants_job_config(line):
+        print(job_config_text(command.info.config_name, line), end="", flush=True)
+        return None
+    return line.argv()
 
 
 def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
     """Run a Hydra app; whatever it raises becomes one stderr line and an exit code."""
     argv = sys.argv
     try:
-        sys.argv = [argv[0], *_checked_argv(program, argv[1:])]
+        checked = _checked_argv(program, argv[1:])
+        if checked is None:
+            return
+        sys.argv = [argv[0], *checked]
         app()
     except GailError as exc:  # a multirun job's error, re-raised by the sweeper
         if getattr(exc, "reported", False):
