@@ -2,7 +2,9 @@
 
 Bad input of any kind ends a command with ``<program>: error: <one line>`` and exit code
 2; an interruption (Ctrl-C, SIGTERM) saves a checkpoint and exits with 128 + the signal
-number.
+number. The command line is checked before Hydra sees it
+(:mod:`gail_cli.cli.command_line`); a run refused before it wrote anything leaves no run
+folder, and a run's stderr line also goes to its ``run.log``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,14 @@ def remove_unstarted_run_dir(run_dir: Path) -> None:
             break
 
 
+def append_to_run_log(run_dir: Path, line: str) -> None:
+    """Add a line the run printed on stderr to its ``run.log``, where there is one."""
+    log = run_dir / "run.log"
+    if log.is_file():
+        with log.open("a") as handle:
+            handle.write(f"[{datetime.now().isoformat(sep=' ', timespec='milliseconds')}] {line}\n")
+
+
 def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[DictConfig], Any]]:
     """Turn GailError into one stderr line and exit 2; Interrupted into 128 + signum.
 
@@ -103,8 +114,10 @@ def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[D
                 return task(cfg)
             except GailError as exc:
                 hydra_cfg = HydraConfig.get()
+                run_dir = Path(hydra_cfg.runtime.output_dir)
                 if not cfg.get("resume"):
-                    remove_unstarted_run_dir(Path(hydra_cfg.runtime.output_dir))
+                    remove_unstarted_run_dir(run_dir)
+                append_to_run_log(run_dir, f"{program}: error: {exc}")
                 if hydra_cfg.mode != RunMode.MULTIRUN:
                     print(f"{program}: error: {exc}", file=sys.stderr, flush=True)
                     sys.exit(EXIT_BAD_INPUT)
@@ -117,12 +130,12 @@ def guarded(program: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[D
                 sys.exit(130)
             except Interrupted as exc:
                 run_dir = exc.checkpoint.parent.parent
-                print(
+                line = (
                     f"{program}: {exc}; checkpoint saved to {exc.checkpoint}; "
-                    f"continue with: {program} resume={run_dir}",
-                    file=sys.stderr,
-                    flush=True,
+                    f"continue with: {program} resume={run_dir}"
                 )
+                print(line, file=sys.stderr, flush=True)
+                append_to_run_log(run_dir, line)
                 sys.exit(128 + exc.signum)
 
         return wrapper
