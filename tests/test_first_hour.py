@@ -142,6 +142,9 @@ def test_a_tilde_path_is_quoted_for_hydra_and_expanded(
     monkeypatch.setenv("DATA", str(tmp_path / "data"))
     overrides = prepared("gail-train", "dataset.path=~/d4rl/halfcheetah_expert-v2.hdf5")
     assert overrides == ["dataset.path='~/d4rl/halfcheetah_expert-v2.hdf5'"]
+    assert prepared("gail-train", "hydra.run.dir=~/runs/a") == [
+        f"hydra.run.dir='{tmp_path}/runs/a'"
+    ]
     cfg = OmegaConf.create({"dataset": {"path": "~/d4rl/x.hdf5"}, "out": "$DATA/x.pt"})
     expand_path_keys(cfg, ("dataset.path", "out", "checkpoint"))
     assert cfg.dataset.path == str(tmp_path / "d4rl" / "x.hdf5")

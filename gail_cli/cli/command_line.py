@@ -302,10 +302,30 @@ class CommandInfo:
     resumable: bool = False
 
 
+# Hydra's options that compose another config than the command's own: checked by Hydra
+_OTHER_CONFIG_OPTIONS = ("--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd")
+# path keys Hydra itself reads (it makes these folders before the job starts)
+_HYDRA_PATH_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def expand_hydra_paths(overrides: list[Override], raw_overrides: list[str]) -> None:
+    """Expand ``~`` and ``$VARS`` in the folders Hydra makes itself, in place."""
+    for index, override in enumerate(overrides):
+        if override.key_or_group not in _HYDRA_PATH_KEYS or override.is_sweep_override():
+            continue
+        value = override.value()
+        if isinstance(value, str) and ("~" in value or "$" in value):
+            expanded = f"{override.key_or_group}={expand_user_path(value)}"
+            raw_overrides[index] = _quoted(expanded)
+
+
 def prepare_overrides(program: str, command: CommandInfo, line: CommandLine) -> CommandLine:
     """The command line Hydra should run, or GailError for the first trap found."""
+    if any(option in _OTHER_CONFIG_OPTIONS for option in line.options):
+        return line
     raw = list(line.overrides)
     overrides = parse_overrides(program, raw, command.path_key)
+    expand_hydra_paths(overrides, raw)
     groups = _group_names()
     try:
         known = known_keys(command.config_name, _group_choices(overrides, groups))
