@@ -86,7 +86,7 @@ def split_command_line(args: Iterable[str]) -> CommandLine:
         if pending_value:
             line.options.append(arg)
             pending_value = False
-        elif arg.startswith("-") and not arg.startswith("--="):
+        elif arg.startswith("-"):  # an override starts with a key, + or ~
             line.options.append(arg)
             pending_value = arg in _OPTIONS_WITH_VALUE
         elif arg in ("job", "hydra", "all") and line.options[-1:] in (["--info"], ["-i"]):
@@ -107,11 +107,26 @@ def _quoted(raw: str) -> str:
     return f"{key}='{escaped}'"
 
 
-def parse_overrides(program: str, raw_overrides: list[str], path_key: str) -> list[Override]:
+@dataclass(frozen=True)
+class CommandInfo:
+    """What the command-line check needs to know of one console script."""
+
+    config_name: str
+    # the key a positional path most likely meant
+    path_key: str
+    # what a required (???) key holds, for the error's "pass key=<...>"
+    required_value: str = "value"
+    # the key a positional .hdf5 file most likely meant
+    data_key: str | None = None
+    resumable: bool = False
+
+
+def parse_overrides(program: str, raw_overrides: list[str], command: CommandInfo) -> list[Override]:
     """Parse each override; a path value Hydra cannot read unquoted is quoted for it.
 
-    Anything else that does not parse is refused with one line saying how to write it;
-    ``path_key`` is the key a positional path most likely meant (e.g. ``checkpoint``).
+    Anything else that does not parse is refused with one line saying how to write it,
+    a positional path with the key it most likely meant (``command.path_key``, or
+    ``command.data_key`` for an HDF5 file).
     """
     parser = OverridesParser.create()
     parsed = []
@@ -122,8 +137,8 @@ def parse_overrides(program: str, raw_overrides: list[str], path_key: str) -> li
         except HydraException:
             pass
         if "=" not in raw:
-            suggestion = f"dataset.path={raw}" if raw.endswith((".hdf5", ".h5")) else None
-            suggestion = suggestion or f"{path_key}={raw}"
+            is_data = command.data_key and raw.endswith((".hdf5", ".h5"))
+            suggestion = f"{command.data_key if is_data else command.path_key}={raw}"
             raise GailError(
                 f"{raw!r} is not a key=value override: {program} takes key=value arguments, "
                 f"not positional paths; did you mean `{suggestion}`?"
@@ -290,18 +305,6 @@ def resume_run_dir(overrides: list[Override]) -> list[str]:
     return [_quoted(f"hydra.run.dir={run_dir}"), "hydra.output_subdir=null"]
 
 
-@dataclass(frozen=True)
-class CommandInfo:
-    """What the command-line check needs to know of one console script."""
-
-    config_name: str
-    # the key a positional path most likely meant
-    path_key: str
-    # what a required (???) key holds, for the error's "pass key=<...>"
-    required_value: str = "value"
-    resumable: bool = False
-
-
 # Hydra's options that compose another config than the command's own: checked by Hydra
 _OTHER_CONFIG_OPTIONS = ("--config-name", "-cn", "--config-path", "-cp", "--config-dir", "-cd")
 # path keys Hydra itself reads (it makes these folders before the job starts)
@@ -324,7 +327,7 @@ def prepare_overrides(program: str, command: CommandInfo, line: CommandLine) -> 
     if any(option in _OTHER_CONFIG_OPTIONS for option in line.options):
         return line
     raw = list(line.overrides)
-    overrides = parse_overrides(program, raw, command.path_key)
+    overrides = parse_overrides(program, raw, command)
     expand_hydra_paths(overrides, raw)
     groups = _group_names()
     try:

@@ -52,7 +52,7 @@ COMMANDS: dict[str, Command] = {
             "outputs/<env>/<date>_<time>/.",
             "gail-train [-m] [key=value ...]",
             _TRAIN_KEYS,
-            CommandInfo("train", "resume", resumable=True),
+            CommandInfo("train", "resume", data_key="dataset.path", resumable=True),
         ),
         Command(
             "gail-expert",
@@ -93,7 +93,7 @@ COMMANDS: dict[str, Command] = {
                 ("video_path", "where the mp4 goes"),
                 ("seed", "seeds the episodes"),
             ),
-            CommandInfo("eval", "checkpoint", "ckpt or run dir"),
+            CommandInfo("eval", "checkpoint", "ckpt or run dir", data_key="expert"),
         ),
         Command(
             "gail-export",
