@@ -89,6 +89,7 @@ def prepared(program: str, *args: str) -> list[str]:
         ("+dataset.num_trajectory=4", "dataset.num_trajectories"),
         ("+sed=3", "seed"),
         ("~ppo.eps_clp", "ppo.eps_clip"),
+        ("trainr.num_envs=2", "trainer.num_envs"),
     ],
 )
 def test_an_unknown_key_is_refused_in_every_form_naming_the_closest(
@@ -97,6 +98,12 @@ def test_an_unknown_key_is_refused_in_every_form_naming_the_closest(
     with pytest.raises(GailError, match=f"did you mean `{closest}`") as refused:
         prepared("gail-train", override)
     assert "To append" not in str(refused.value)
+
+
+def test_an_unknown_key_with_nothing_close_lists_its_groups_keys() -> None:
+    with pytest.raises(GailError, match=r"the keys of ppo are .*eps_clip, .*lr, ") as refused:
+        prepared("gail-train", "ppo.learning_rate=1e-3")
+    assert "did you mean" not in str(refused.value)
 
 
 def test_the_unknown_key_line_reaches_the_user_alone_and_no_folder_is_made(

@@ -123,7 +123,7 @@ def test_bad_expert_file_is_refused_before_training(
             "HalfCheetah-v4,",
         ),
         ("env.id=Foo-v0", "env.id='Foo-v0' is not a registered gymnasium id"),
-        ("ppo.foo=1", "Could not override 'ppo.foo'"),
+        ("ppo.foo=1", "unknown key `ppo.foo`"),
         ("ppo.lr=abc", "ppo.lr='abc' has the wrong type: expected a number"),
         ("ppo.gamma=1.5", "ppo.gamma=1.5 is out of range: it must be in [0, 1]"),
         ("ppo.eps_clip=0", "ppo.eps_clip=0.0 is out of range: it must be > 0"),

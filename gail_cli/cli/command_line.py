@@ -224,22 +224,36 @@ def _flatten(node: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
+def _siblings(key: str, known: Iterable[str]) -> dict[str, str]:
+    """{leaf name: dotted key} of the known keys in ``key``'s group (its prefix)."""
+    group = key.rpartition(".")[0]
+    return {k.rpartition(".")[2]: k for k in known if k.rpartition(".")[0] == group}
+
+
 def closest_key(key: str, known: Iterable[str]) -> str | None:
-    """The known key most like ``key``: whole keys first, then leaf names in its group."""
+    """The known key most like ``key``: a leaf name of its own group when the group is
+    known (``ppo.eps_clp`` -> ``ppo.eps_clip``), else the closest whole key (a typo in the
+    group's name: ``trainr.num_envs`` -> ``trainer.num_envs``)."""
     known = sorted(known)
+    siblings = _siblings(key, known)
+    if siblings:
+        leaf = key.rpartition(".")[2]
+        match = difflib.get_close_matches(leaf, list(siblings), n=1, cutoff=0.6)
+        return siblings[match[0]] if match else None
     match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if match:
-        return match[0]
-    group, _, leaf = key.rpartition(".")
-    siblings = {k.rpartition(".")[2]: k for k in known if k.rpartition(".")[0] == group}
-    match = difflib.get_close_matches(leaf, list(siblings), n=1, cutoff=0.5)
-    return siblings[match[0]] if match else None
+    return match[0] if match else None
 
 
 def unknown_key_error(key: str, raw: str, known: Iterable[str]) -> GailError:
     """One line naming an unknown key, the closest known one and where the keys are listed."""
+    known = list(known)
     suggestion = closest_key(key, known)
-    hint = f"did you mean `{suggestion}`?" if suggestion else "no known key is close to it;"
+    if suggestion:
+        hint = f"did you mean `{suggestion}`?"
+    else:
+        group = key.rpartition(".")[0] or "the top level"
+        leaves = sorted(_siblings(key, known))
+        hint = f"the keys of {group} are {', '.join(leaves)};" if leaves else "no key is close;"
     return GailError(
         f"unknown key `{key}` (in {raw}): no config group or setting defines it; {hint} "
         "every key is listed in docs/configuration.md"
