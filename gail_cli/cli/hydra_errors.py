@@ -154,8 +154,8 @@ def console_script(app: Callable[[], Any], program: str) -> Callable[[], None]:
 
     def main() -> None:
         users_setting = os.environ.get("HYDRA_FULL_ERROR")
-        if users_setting == "1":
-            app()
+        if users_setting == "1":  # the same checks, every error with its traceback
+            _run_checked(app, program)
             return
         os.environ["HYDRA_FULL_ERROR"] = "1"
         try:
@@ -188,8 +188,8 @@ def _checked_argv(program: str, args: list[str]) -> list[str] | None:
     return line.argv()
 
 
-def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
-    """Run a Hydra app; whatever it raises becomes one stderr line and an exit code."""
+def _run_checked(app: Callable[[], Any], program: str) -> None:
+    """Run a Hydra app on the checked command line (sys.argv is put back afterwards)."""
     argv = sys.argv
     try:
         checked = _checked_argv(program, argv[1:])
@@ -197,6 +197,14 @@ def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
             return
         sys.argv = [argv[0], *checked]
         app()
+    finally:
+        sys.argv = argv
+
+
+def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
+    """Run a Hydra app; whatever it raises becomes one stderr line and an exit code."""
+    try:
+        _run_checked(app, program)
     except GailError as exc:  # a multirun job's error, re-raised by the sweeper
         if getattr(exc, "reported", False):
             print(
@@ -214,5 +222,3 @@ def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
     except Exception as exc:
         print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
-    finally:
-        sys.argv = argv
