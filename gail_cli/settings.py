@@ -240,8 +240,11 @@ class TrainerConfig:
                 "total_env_steps": (self.total_env_steps >= 1, ">= 1"),
                 "num_envs": (self.num_envs >= 1, ">= 1"),
                 "steps_per_collect": (
-                    self.steps_per_collect >= self.num_envs
-                    and self.steps_per_collect % self.num_envs == 0,
+                    self.num_envs < 1  # refused by the num_envs check above
+                    or (
+                        self.steps_per_collect >= self.num_envs
+                        and self.steps_per_collect % self.num_envs == 0
+                    ),
                     f"a positive multiple of trainer.num_envs={self.num_envs}",
                 ),
                 "eval_episodes": (self.eval_episodes >= 1, ">= 1"),

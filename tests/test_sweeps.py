@@ -215,4 +215,4 @@ def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, expert_
     assert "Traceback" not in result.stderr
     assert "dataset.num_trajectories=99 but the file holds only 3 episodes" in result.stderr
     (finished,) = _metrics(sweep)
-    assert finished.startswith("1_dataset.num_trajectories=1,")
+    assert finished.startswith("1_HalfCheetah-v4_dataset.num_trajectories=1,")  # n_env_overrides

@@ -41,7 +41,21 @@ def hydra_output_subdir(resume: str | None, now: str) -> str:
     return ".hydra" if resume is None else f".hydra/resume-{now}"
 
 
+def run_name(env_id: str) -> str:
+    """Config resolver: an env id as a folder name (``myenvs:MyPendulum-v0`` ->
+    ``MyPendulum-v0``, ``ALE/Pong-v5`` -> ``ALE-Pong-v5``)."""
+    return env_id.rpartition(":")[2].replace("/", "-")
+
+
+def job_dir(num: int, env_id: str, override_dirname: str) -> str:
+    """Config resolver: a sweep job's folder, ``<num>_<env>[_<overrides>]``."""
+    parts = [str(num), run_name(env_id), *([override_dirname] if override_dirname else [])]
+    return "_".join(parts)
+
+
 OmegaConf.register_new_resolver("data_dir", data_dir, replace=True)
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+OmegaConf.register_new_resolver("job_dir", job_dir, replace=True)
 OmegaConf.register_new_resolver("make_dirs", make_dirs, replace=True)
 OmegaConf.register_new_resolver("hydra_output_subdir", hydra_output_subdir, replace=True)
 logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its import-time INFO line is noise

@@ -39,17 +39,23 @@ def evaluate_checkpoint(cfg: DictConfig) -> float:
     spec, result = roll_out(policy, episodes, device, cfg)
     mean, std = float(result.returns.mean()), float(result.returns.std())
     line = f"{policy.env_id}: return {mean:.1f} +- {std:.1f} over {episodes} episodes"
-    if expert_return:
-        random = random_return(policy.config)
+    random = random_return(policy.config)
+    if expert_return and (expert_return > 0 or random is not None):
         score = normalized_return(mean, expert_return, random)
         baseline = "" if random is None else f", random {random:.1f}"
         line += f"; normalized {score:.3f} (expert {expert_return:.1f}{baseline})"
+    elif expert_return:
+        line += (
+            f"; expert {expert_return:.1f} (no normalized score: R / R_expert means nothing "
+            "for returns below 0; set env.random_return to score (R - R_random) / "
+            "(R_expert - R_random))"
+        )
     print(line, flush=True)
     if cfg.video:
         run_dir = Path(HydraConfig.get().runtime.output_dir)  # never beside the checkpoint
         video = Path(cfg.video_path or run_dir / "videos" / f"eval_{policy.env_steps}.mp4")
         frames = record_video(
-            policy.env_id, policy.actor, policy.normalizer, spec, device, cfg.seed, video
+            policy.env, policy.actor, policy.normalizer, spec, device, cfg.seed, video
         )
         print(f"video: {video} ({frames} frames)", flush=True)
     return mean

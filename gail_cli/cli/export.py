@@ -24,6 +24,7 @@ from gail_cli.data.atomic import atomic_path
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.errors import GailError, first_sentence, refuse_to_replace
 from gail_cli.run.build import LoadedPolicy, load_policy
+from gail_cli.run.env_recipe import EnvRecipe, as_recipe
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 
 FORMATS = {".pt": "TorchScript", ".onnx": "ONNX"}
@@ -168,11 +169,11 @@ def out_format(out: Any) -> Path:
     return path
 
 
-def policy_spec(env_id: str) -> EnvSpec:
+def policy_spec(env: EnvRecipe | str) -> EnvSpec:
     """The env's spaces (action bounds), read from one freshly made env."""
-    envs = make_vector_env(env_id, 1)
+    envs = make_vector_env(env, 1)
     try:
-        return env_spec(envs, env_id)
+        return env_spec(envs, as_recipe(env).id)
     finally:
         envs.close()
 
@@ -183,7 +184,7 @@ def export_checkpoint(cfg: DictConfig) -> Path:
     refuse_to_replace(out, bool(cfg.overwrite), f"out={out}")
     checkpoint_path = resolve_checkpoint(cfg.checkpoint)
     policy = load_policy(load_checkpoint(checkpoint_path), torch.device("cpu"))
-    spec = policy_spec(policy.env_id)
+    spec = policy_spec(policy.env)
     module = exported_policy(policy, spec)
     try:
         if out.suffix == ".pt":

@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from gail_cli.algo.stats import expert_from_normalized
+from gail_cli.cli.commands import COMMANDS, DOCS, command_list
 from gail_cli.errors import EXIT_BAD_INPUT, GailError, first_sentence
 
 PROGRAM = "gail-report"
@@ -394,7 +395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The gail-report console script; returns the exit code (2 on bad input)."""
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
-        description="Table and learning curves of a gail-train sweep, from its run directories.",
+        description=f"{PROGRAM}: {COMMANDS[PROGRAM].summary}",
+        epilog=f"{command_list()}\n\ndocs: {DOCS}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("sweep_dir", type=Path, help="a multirun sweep (or outputs) directory")
     parser.add_argument(

@@ -8,6 +8,8 @@ target: a crash at any moment leaves the previous checkpoint whole. Loading uses
 
 from __future__ import annotations
 
+import errno
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,42 @@ from gail_cli.errors import GailError, first_sentence
 FORMAT_VERSION = 1
 
 
+# below this many free bytes, a failed write is put down to a full disk
+_NEARLY_FULL_BYTES = 64 * 2**20
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write payload to path atomically (temporary file + fsync + rename)."""
-    with atomic_path(Path(path)) as tmp:
-        torch.save({"format_version": FORMAT_VERSION, **payload}, tmp)
+    """Write payload to path atomically (temporary file + fsync + rename).
+
+    A failed write (a full disk makes torch report "unexpected pos ...") raises GailError
+    saying why, as far as can be told, and that the file already there is kept.
+    """
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"format_version": FORMAT_VERSION, **payload}, tmp)
+    except (OSError, RuntimeError) as exc:
+        raise GailError(_write_failure(path, exc)) from exc
+
+
+def _write_failure(path: Path, exc: BaseException) -> str:
+    """One line: which checkpoint failed, the likely cause, and what was kept."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    full = getattr(exc, "errno", None) == errno.ENOSPC or (
+        free is not None and free < _NEARLY_FULL_BYTES
+    )
+    cause = "the disk is full" if full else first_sentence(exc)
+    space = f" ({free / 2**20:.1f} MiB free in {path.parent})" if free is not None else ""
+    kept = (
+        f"the previous {path.name} is kept whole and loads"
+        if path.is_file()
+        else "no earlier file of that name existed"
+    )
+    fix = "free some space, then resume" if full else "resume once that is fixed"
+    return f"checkpoint {path} could not be written: {cause}{space}; {kept}; {fix}"
 
 
 def resolve_checkpoint(path: str | Path) -> Path:

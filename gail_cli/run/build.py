@@ -29,6 +29,7 @@ from gail_cli.algo.ppo import PPO, PPOLearner
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
 from gail_cli.errors import GailError, positive_int
+from gail_cli.run.env_recipe import EnvRecipe, recipe_from_mapping
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.run.evaluation import (
     EVAL_SEED_OFFSET,
@@ -301,6 +302,8 @@ class LoadedPolicy:
     normalizer: ObservationNormalizer
     config: DictConfig
     env_id: str
+    # how to make its env (id, gym.make kwargs, wrappers), from the saved config
+    env: EnvRecipe
     env_steps: int
     obs_dim: int
     act_dim: int
@@ -323,6 +326,7 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> LoadedPolic
         normalizer,
         cfg,
         checkpoint["env_id"],
+        recipe_from_mapping(cfg.env),
         checkpoint["env_steps"],
         checkpoint["obs_dim"],
         checkpoint["act_dim"],
@@ -346,8 +350,9 @@ def build_trainer(
     device = pick_device(cfg.device)
     set_threads(cfg.threads, device)
     trainer_config = settings.trainer
-    envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
-    spec = env_spec(envs, cfg.env.id)
+    recipe = recipe_from_mapping(cfg.env)
+    envs = make_vector_env(recipe, trainer_config.num_envs, trainer_config.vector_mode)
+    spec = env_spec(envs, recipe.id)
     expert = load_expert(cfg, spec) if imitation else None
     agent = build_agent(settings, spec, device, expert)
     progress = Progress()
@@ -360,9 +365,9 @@ def build_trainer(
     eval_seed = seed + EVAL_SEED_OFFSET
     evaluator: Evaluator
     if trainer_config.eval_in_background:
-        evaluator = BackgroundEvaluator(cfg.env.id, trainer_config.eval_episodes, eval_seed)
+        evaluator = BackgroundEvaluator(recipe, trainer_config.eval_episodes, eval_seed)
     else:
-        eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
+        eval_envs = make_vector_env(recipe, trainer_config.eval_episodes, "sync")
         evaluator = InlineEvaluator(eval_envs, spec, device, eval_seed)
     trainer = Trainer(
         agent=agent,

@@ -23,6 +23,14 @@ def group_file(group: str, option: str) -> DictConfig:
     return node
 
 
+def env_options() -> list[str]:
+    """The env group's options (``HalfCheetah-v4``, ...): the files of conf/env/."""
+    folder = resources.files("gail_cli.conf").joinpath("env")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
 def overridden_keys(overrides: list[str]) -> set[str]:
     """Dotted keys a list of Hydra command-line overrides sets ('+ppo.lr=1' -> 'ppo.lr')."""
     return {item.split("=", 1)[0].lstrip("+~") for item in overrides if "=" in item}

@@ -6,6 +6,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -17,6 +18,7 @@ from gail_cli.algo.nets import Actor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.records import Rollout
 from gail_cli.errors import GailError, first_sentence
+from gail_cli.run.env_recipe import EnvRecipe, as_recipe, register_env, wrapper_factories
 from gail_cli.settings import VECTOR_MODES
 from gail_cli.timing import PhaseTimer
 
@@ -46,30 +48,40 @@ class EnvSpec:
         return np.clip(actions, self.action_low, self.action_high)
 
 
-def make_vector_env(env_id: str, num_envs: int, mode: str = "sync") -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env_id`` that reset in the same step an episode ends.
+def make_vector_env(
+    env: EnvRecipe | str, num_envs: int, mode: str = "sync"
+) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of the env (a recipe or a bare gymnasium id) that reset in the
+    same step an episode ends.
 
     The true final observation of an ended episode is in ``info["final_obs"]``.
     """
     if mode not in VECTOR_MODES:
         raise GailError(f"trainer.vector_mode={mode!r} is unknown; use one of {VECTOR_MODES}")
-    if env_id not in gym.registry:
-        raise GailError(
-            f"env.id={env_id!r} is not a registered gymnasium id; "
-            "use e.g. env=HalfCheetah-v4, env=Hopper-v4 or env=Walker2d-v4"
-        )
+    recipe = as_recipe(env)
+    register_env(recipe)
+    wrappers = wrapper_factories(recipe)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
             envs = gym.make_vec(
-                env_id,
+                recipe.id,
                 num_envs=num_envs,
                 vectorization_mode=mode,
                 vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+                wrappers=wrappers,
+                **recipe.kwargs,
             )
+        except GailError:
+            raise
+        except TypeError as exc:  # most often a keyword the env does not take
+            raise GailError(
+                f"env.id={recipe.id} could not be made with env.kwargs={recipe.kwargs} "
+                f"({first_sentence(exc)}); check the names of env.kwargs"
+            ) from exc
         except Exception as exc:  # MuJoCo/OpenGL set-up fails with many exception types
             raise GailError(
-                f"env.id={env_id!r} could not be made "
+                f"env.id={recipe.id!r} could not be made "
                 f"({type(exc).__name__}: {first_sentence(exc)}); "
                 "check the MuJoCo install and MUJOCO_GL (egl or osmesa, or unset)"
             ) from exc
@@ -281,7 +293,7 @@ def _episode_arrays(steps: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray
 
 
 def record_video(
-    env_id: str,
+    env: EnvRecipe | str,
     actor: Actor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
@@ -297,35 +309,37 @@ def record_video(
         import imageio.v2 as imageio
     except ImportError:
         raise GailError("video=true needs imageio: pip install 'gail-cli[video]'") from None
-    env: gym.Env | None = None
+    recipe = as_recipe(env)
+    env_id = recipe.id
+    single: gym.Env | None = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            env = gym.make(env_id, render_mode="rgb_array")
-            if "track" in _camera_names(env):  # MuJoCo locomotion: follow the body
-                env.close()
-                env = gym.make(env_id, render_mode="rgb_array", camera_name="track")
-        obs, _ = env.reset(seed=seed)
-        frames: list[npt.ArrayLike] = [_rgb_frame(env)]
+        single = make_single_env(recipe, render_mode="rgb_array")
+        if "track" in _camera_names(single):  # MuJoCo locomotion: follow the body
+            single.close()
+            single = make_single_env(recipe, render_mode="rgb_array", camera_name="track")
+        obs, _ = single.reset(seed=seed)
+        frames: list[npt.ArrayLike] = [_rgb_frame(single)]
         done = False
         while not done:
             with torch.inference_mode():
                 state = normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device))
                 action = actor(state[None])[0].cpu().numpy()
-            obs, _, terminated, truncated, _ = env.step(spec.env_action(action))
-            frames.append(_rgb_frame(env))
+            obs, _, terminated, truncated, _ = single.step(spec.env_action(action))
+            frames.append(_rgb_frame(single))
             done = terminated or truncated
+    except GailError:
+        raise
     except Exception as exc:  # rendering back-ends fail in many ways without a GPU/EGL
         raise GailError(
             f"video: rendering {env_id} failed ({first_sentence(exc)}); "
             "set MUJOCO_GL=egl or MUJOCO_GL=osmesa and install libegl1 or libosmesa6"
         ) from exc
     finally:
-        if env is not None:
-            env.close()
+        if single is not None:
+            single.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
-    fps = int(env.metadata.get("render_fps", 30))
+    fps = int(single.metadata.get("render_fps", 30))
     imageio.mimsave(tmp, frames, fps=fps, macro_block_size=1)
     os.replace(tmp, path)
     return len(frames)
@@ -336,6 +350,18 @@ def _rgb_frame(env: gym.Env) -> np.ndarray:
     frame = env.render()
     assert isinstance(frame, np.ndarray), f"render() returned {type(frame).__name__}"
     return frame
+
+
+def make_single_env(recipe: EnvRecipe, **extra: Any) -> gym.Env:
+    """One env of the recipe, wrapped; ``extra`` adds gym.make arguments (render_mode)."""
+    register_env(recipe)
+    wrappers = wrapper_factories(recipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        env = gym.make(recipe.id, **{**recipe.kwargs, **extra})
+    for wrap in wrappers:
+        env = wrap(env)
+    return env
 
 
 def _camera_names(env: gym.Env) -> list[str]:

@@ -24,6 +24,7 @@ import torch
 from gail_cli.algo.nets import Actor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.errors import GailError, first_sentence
+from gail_cli.run.env_recipe import EnvRecipe, as_recipe
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env, play_episodes
 
 # evaluation episodes are seeded with the run's seed + this, apart from training's
@@ -79,11 +80,17 @@ class BackgroundEvaluator:
     the pipe closes.
     """
 
-    def __init__(self, env_id: str, episodes: int, seed: int) -> None:
+    def __init__(self, env: EnvRecipe | str, episodes: int, seed: int) -> None:
         parent_read, worker_write = os.pipe()
         worker_read, parent_write = os.pipe()
         command = [sys.executable, "-m", "gail_cli.run.evaluation"]
-        command += [str(worker_read), str(worker_write), env_id, str(episodes), str(seed)]
+        command += [
+            str(worker_read),
+            str(worker_write),
+            as_recipe(env).to_json(),
+            str(episodes),
+            str(seed),
+        ]
         self.process = subprocess.Popen(
             command, pass_fds=(worker_read, worker_write), start_new_session=True
         )
@@ -142,16 +149,16 @@ class BackgroundEvaluator:
 
 
 def _serve(
-    conn_in: Connection, conn_out: Connection, env_id: str, episodes: int, seed: int
+    conn_in: Connection, conn_out: Connection, env: EnvRecipe, episodes: int, seed: int
 ) -> None:
     """The worker's loop: snapshot in, (step, returns) out, until the pipe closes."""
     torch.set_num_threads(1)
     try:
-        envs = make_vector_env(env_id, episodes, "sync")
+        envs = make_vector_env(env, episodes, "sync")
     except GailError as exc:
         conn_out.send_bytes(pickle.dumps(f"evaluation: {exc}"))
         return
-    spec, cpu = env_spec(envs, env_id), torch.device("cpu")
+    spec, cpu = env_spec(envs, env.id), torch.device("cpu")
     try:
         while True:
             try:
@@ -177,7 +184,7 @@ if __name__ == "__main__":
     _serve(
         Connection(int(read_fd), writable=False),
         Connection(int(write_fd), readable=False),
-        env_arg,
+        EnvRecipe.from_json(env_arg),
         int(episodes_arg),
         int(seed_arg),
     )

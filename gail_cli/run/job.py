@@ -14,8 +14,8 @@ from gail_cli.data.atomic import write_json_atomic
 from gail_cli.data.checkpoint import load_checkpoint
 from gail_cli.errors import GailError
 from gail_cli.run.build import build_trainer
-from gail_cli.run.env_tuning import drop_foreign_tuning
-from gail_cli.run.logger import RunLogger
+from gail_cli.run.env_tuning import drop_foreign_tuning, env_options, group_file, overridden_keys
+from gail_cli.run.logger import RunLogger, announce
 from gail_cli.run.resume import check_mode, resumed_config
 
 
@@ -32,6 +32,40 @@ def flatten_config(cfg: DictConfig) -> dict[str, Any]:
 
     walk(OmegaConf.to_container(cfg, resolve=True), "")
     return out
+
+
+def tensorboard_logdir(run_dir: Path) -> Path:
+    """The folder to point TensorBoard at: the top folder of a run inside the current
+    folder (``outputs``, ``multirun``), which shows it beside every other run; else the
+    run's parent."""
+    try:
+        return Path(run_dir.resolve().relative_to(Path.cwd().resolve()).parts[0])
+    except (ValueError, IndexError):
+        return run_dir.parent
+
+
+def check_default_expert_file(
+    cfg: DictConfig, choices: dict[str, Any], overrides: list[str]
+) -> None:
+    """Refuse ``env.id=<id>`` alone, which would train on the env option's expert file.
+
+    ``env.id=Hopper-v4`` keeps the HalfCheetah-v4 option and its shipped file; name the
+    option (``env=Hopper-v4``) or the expert data (``dataset.path=``) instead.
+    """
+    option = choices.get("env")
+    option_id = OmegaConf.select(group_file("env", option), "env.id") if option else None
+    given = overridden_keys(overrides)
+    if option_id is None or cfg.env.id == option_id:
+        return
+    if given & {"dataset.path", "dataset.minari_id"}:
+        return
+    if cfg.env.id in env_options():
+        fix = f"use env={cfg.env.id} (the env option, with its expert file and settings)"
+    else:
+        fix = f"pass dataset.path=<expert file of {cfg.env.id}>"
+    raise GailError(
+        f"env.id={cfg.env.id} would train on the env option's expert file ({option}); {fix}"
+    )
 
 
 def run_training(cfg: DictConfig, imitation: bool) -> float:
@@ -52,7 +86,10 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
     else:
         choices = dict(hydra.runtime.choices)
         untuned = drop_foreign_tuning(cfg, choices, list(hydra.overrides.task))
+        if imitation:
+            check_default_expert_file(cfg, choices, list(hydra.overrides.task))
     trainer, expert = build_trainer(cfg, run_dir, imitation, checkpoint)
+    announce(f"run dir: {run_dir} (watch: tensorboard --logdir {tensorboard_logdir(run_dir)})")
     progress = trainer.progress
     logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
     if untuned:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,26 @@ from torch.utils.tensorboard.summary import hparams as hparams_summary
 from tqdm import tqdm
 
 from gail_cli.algo.stats import SummaryStats
+
+_LOG = logging.getLogger("gail_cli.run")
+
+
+class ProgressBarHandler(logging.Handler):
+    """A console handler that writes each record above the progress bar (tqdm.write)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record))
+        except Exception:  # logging's contract: report, never raise
+            self.handleError(record)
+
+
+def announce(line: str) -> None:
+    """Print one line of the run and log it: where gail-cli's job logging is set up
+    (conf/hydra/job_logging/gail.yaml) its handlers write it to the console and run.log."""
+    _LOG.info(line)
+    if not any(isinstance(h, ProgressBarHandler) for h in logging.getLogger().handlers):
+        tqdm.write(line)
 
 
 class RunLogger:
@@ -70,8 +91,8 @@ class RunLogger:
         self.bar.update(steps)
 
     def message(self, line: str) -> None:
-        """Print a line without breaking the bar."""
-        tqdm.write(line)
+        """Print a line without breaking the bar (and into run.log: :func:`announce`)."""
+        announce(line)
 
     def close(self) -> None:
         self.bar.close()

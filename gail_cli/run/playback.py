@@ -21,7 +21,7 @@ def roll_out(
     policy: LoadedPolicy, episodes: int, device: torch.device, cfg: DictConfig, record: bool = False
 ) -> tuple[EnvSpec, Episodes]:
     """One episode per env of a vector of ``episodes`` envs, as cfg.deterministic says."""
-    envs = make_vector_env(policy.env_id, episodes)
+    envs = make_vector_env(policy.env, episodes)
     try:
         spec = env_spec(envs, policy.env_id)
         result = play_episodes(

@@ -93,7 +93,24 @@ OTHER_KEYS: dict[str, tuple[Key, ...]] = {
         ),
     ),
     "env": (
-        Key("env.id", "the option's id", "the gymnasium id; any id with Box or Discrete spaces"),
+        Key(
+            "env.id",
+            "the option's id",
+            "the gymnasium id (any id with Box or Discrete spaces), or `<module>:<EnvId>` for "
+            "your own env: the module is imported first ([envs.md](envs.md#your-own-environment))",
+        ),
+        Key(
+            "env.kwargs",
+            "`{}`",
+            "free-form: keyword arguments for `gym.make` (`env.kwargs.ctrl_cost_weight=0.2`, "
+            "`env.kwargs.max_episode_steps=500`)",
+        ),
+        Key(
+            "env.wrappers",
+            "`[]`",
+            "wrapper classes by import path, applied in order: each `pkg.module.Wrapper` or "
+            "`{path: ..., kwargs: {...}}`",
+        ),
         Key(
             "env.expert_file",
             "the option's file",
