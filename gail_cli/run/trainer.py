@@ -11,6 +11,7 @@ import math
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -74,6 +75,10 @@ class Trainer:
         self._signal: int | None = None
         # agent states of the submitted evaluations, by env step, until their results
         self._snapshots: dict[int, dict[str, Any]] = {}
+        # called with (env step, eval scalars) at each evaluation; True stops the run there
+        # (an Optuna search's pruner); ``stopped_at`` is then that env step
+        self.on_evaluation: Callable[[int, dict[str, float]], bool] | None = None
+        self.stopped_at: int | None = None
 
     # -- the loop -------------------------------------------------------------------
     def run(self, logger: RunLogger) -> dict[str, float]:
@@ -92,6 +97,8 @@ class Trainer:
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
+                if self.stopped_at is not None:
+                    break
                 if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
                     self._write_checkpoint("last.pt", self._submit_evaluation())
                     next_eval += cfg.eval_every
@@ -99,7 +106,8 @@ class Trainer:
                     self._collect_evaluations(logger, block=True)
                     path = self._save("last.pt")
                     raise Interrupted(self._signal, path)
-            self._submit_evaluation()
+            if self.stopped_at is None:
+                self._submit_evaluation()
             self._collect_evaluations(logger, block=True)
             self._save("last.pt")
         finally:
@@ -107,13 +115,16 @@ class Trainer:
                 signal.signal(sig, handler)
         wall = time.perf_counter() - wall_start
         steps_done = progress.env_steps - start_steps
-        return {
+        metrics = {
             "env_steps": float(progress.env_steps),
             **progress.last_eval,
             "eval/best_return": progress.best_eval_return,
             "time/env_steps_per_s": steps_done / wall if wall > 0 else 0.0,
             "time/wall_s": wall,
         }
+        if self.stopped_at is not None:
+            metrics["pruned"] = True
+        return metrics
 
     def _iteration(self, logger: RunLogger) -> None:
         agent, progress, seconds = self.agent, self.progress, self.seconds
@@ -191,6 +202,9 @@ class Trainer:
                 progress.best_eval_return = mean
                 snapshot.update(best_eval_return=mean, last_eval=scalars)
                 self._write_checkpoint("best.pt", snapshot)
+            if self.stopped_at is None and self.on_evaluation and self.on_evaluation(step, scalars):
+                self.stopped_at = step
+                logger.message(f"env step {step}: stopped here (the search pruned this trial)")
 
     def close(self) -> None:
         """Close the training and evaluation environments."""
