@@ -97,11 +97,12 @@ class Trainer:
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
-                if self.stopped_at is not None:
-                    break
                 if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
                     self._write_checkpoint("last.pt", self._submit_evaluation())
                     next_eval += cfg.eval_every
+                    self._collect_evaluations(logger, block=False)  # an inline one is done
+                if self.stopped_at is not None:
+                    break
                 if self._signal is not None:
                     self._collect_evaluations(logger, block=True)
                     path = self._save("last.pt")

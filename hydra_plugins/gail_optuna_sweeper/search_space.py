@@ -2,8 +2,8 @@
 
 ``choice(a, b)`` and ``a,b`` -> categorical; ``range(start, stop, step)`` -> integers (or
 floats) from start to stop in steps, both ends included as in Hydra's Optuna sweeper;
-``interval(low, high)`` -> uniform, integer when both ends are; ``tag(log, ...)`` samples
-on a log scale. A plain value fixes the key for every trial.
+``interval(low, high)`` -> uniform floats, integers with ``int(interval(low, high))``;
+``tag(log, ...)`` samples on a log scale. A plain value fixes the key for every trial.
 """
 
 from __future__ import annotations

@@ -112,6 +112,12 @@ class OptunaAskTellSweeper(Sweeper):
             direction=self.direction,
             load_if_exists=True,
         )
+        if study.direction.name.lower() != self.direction:
+            raise ValueError(
+                f"study {study.study_name} in {self.storage} is to "
+                f"{study.direction.name.lower()}, not to {self.direction}; set "
+                "hydra.sweeper.direction to match it or choose another study_name"
+            )
         # a seeded sampler on a study that has trials already starts past them, so that a
         # resumed search does not draw its first random trials again
         sampler_config = dict(self.sampler_config or {})
@@ -189,13 +195,15 @@ class OptunaAskTellSweeper(Sweeper):
         return recorded.state
 
     def _write_results(self, study: optuna.Study) -> None:
-        """optimization_results.yaml in the sweep folder: the best trial so far."""
-        try:
-            best = study.best_trial
-        except ValueError:  # no trial completed
-            raise RuntimeError(
-                f"no trial of study {study.study_name} completed; nothing to report"
-            ) from None
+        """optimization_results.yaml in the sweep folder: the best complete trial so far."""
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not complete:
+            pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+            if pruned:  # pruned trials are results, not failures: nothing to rank, though
+                log.info(f"Every trial of study {study.study_name} was pruned; no best trial")
+                return
+            raise RuntimeError(f"no trial of study {study.study_name} completed; no best trial")
+        best = study.best_trial
         results = {
             "name": "optuna",
             "best_params": best.params,
