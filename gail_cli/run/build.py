@@ -394,4 +394,6 @@ def build_trainer(
         },
         progress=progress,
     )
+    if checkpoint is not None:
+        trainer.resumed_exactly = trainer.restore(checkpoint)
     return trainer, expert

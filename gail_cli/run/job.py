@@ -93,8 +93,16 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         trainer.on_evaluation = lambda step, scalars: _report(trial, step, scalars)
     progress = trainer.progress
     logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
-    if checkpoint is not None and not cfg.get("resume"):
-        logger.message(f"resuming this sweep job from {resume} (env step {progress.env_steps})")
+    if checkpoint is not None:
+        origin = "this sweep job " if not cfg.get("resume") else ""
+        restored = (
+            "envs, episodes in progress and RNGs restored: it goes on as if never stopped"
+            if trainer.resumed_exactly
+            else "this env's state is not saved in checkpoints: its episodes start afresh"
+        )
+        logger.message(
+            f"resuming {origin}from {resume} at env step {progress.env_steps} ({restored})"
+        )
     if untuned:
         logger.message(
             f"env.id={cfg.env.id} is not the env option's env ({choices['env']}): its tuned "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import signal
 import time
 from collections import defaultdict
@@ -25,6 +26,7 @@ from gail_cli.algo.agent import Agent
 from gail_cli.algo.stats import SummaryStats, normalized_return
 from gail_cli.data.checkpoint import save_checkpoint
 from gail_cli.errors import GailError, Interrupted
+from gail_cli.run.env_state import from_saved, to_saved
 from gail_cli.run.envs import Collector, EnvSpec
 from gail_cli.run.evaluation import Evaluator
 from gail_cli.run.logger import RunLogger
@@ -79,6 +81,11 @@ class Trainer:
         # (an Optuna search's pruner); ``stopped_at`` is then that env step
         self.on_evaluation: Callable[[int, dict[str, float]], bool] | None = None
         self.stopped_at: int | None = None
+        # a resumed run evaluates first the policy its checkpoint's evaluation had not
+        # reported yet (the checkpoint of an evaluation is written when it is submitted)
+        self._evaluation_pending = False
+        # after a resume: whether the envs' episodes were restored (see ``restore``)
+        self.resumed_exactly: bool | None = None
 
     # -- the loop -------------------------------------------------------------------
     def run(self, logger: RunLogger) -> dict[str, float]:
@@ -90,6 +97,9 @@ class Trainer:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
+            if self._evaluation_pending:
+                self._evaluation_pending = False
+                self._submit_evaluation()
             while progress.env_steps < cfg.total_env_steps:
                 tick = time.perf_counter()
                 self._iteration(logger)
@@ -98,7 +108,8 @@ class Trainer:
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
                 if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
-                    self._write_checkpoint("last.pt", self._submit_evaluation())
+                    snapshot = self._submit_evaluation()
+                    self._write_checkpoint("last.pt", {**snapshot, "evaluation_pending": True})
                     next_eval += cfg.eval_every
                     self._collect_evaluations(logger, block=False)  # an inline one is done
                 if self.stopped_at is not None:
@@ -245,8 +256,31 @@ class Trainer:
                 "last_eval": self.progress.last_eval,
                 "agent": self.agent.state_dict(),
                 "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+                "numpy_rng": to_saved(np.random.get_state()),
+                "python_rng": random.getstate(),
+                "collector": self.collector.state_dict(),
             }
         )
+
+    def restore(self, checkpoint: dict[str, Any]) -> bool:
+        """Take up a checkpoint's episodes in progress, RNGs and pending evaluation (the
+        agent and torch's RNG are restored where the agent is built).
+
+        Returns True when the run continues exactly as it would have without the
+        interruption (the envs' state was saved), False when episodes start afresh.
+        """
+        if "numpy_rng" in checkpoint:
+            np.random.set_state(from_saved(checkpoint["numpy_rng"]))
+            random.setstate(checkpoint["python_rng"])
+        if checkpoint.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
+        self._evaluation_pending = bool(checkpoint.get("evaluation_pending", False))
+        collector = checkpoint.get("collector")
+        if collector is None:
+            return False
+        self.collector.load_state_dict(collector)
+        return True
 
     def _save(self, name: str) -> Path:
         return self._write_checkpoint(name, self._checkpoint_payload())
