@@ -93,6 +93,7 @@ def run_training(cfg: DictConfig, imitation: bool) -> float:
         trainer.on_evaluation = lambda step, scalars: _report(trial, step, scalars)
     progress = trainer.progress
     logger = RunLogger(run_dir, trainer.config.total_env_steps, progress.env_steps)
+    logger.message(trainer.device_note)
     if checkpoint is not None:
         origin = "this sweep job " if not cfg.get("resume") else ""
         restored = (

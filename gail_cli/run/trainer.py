@@ -86,6 +86,8 @@ class Trainer:
         self._evaluation_pending = False
         # after a resume: whether the envs' episodes were restored (see ``restore``)
         self.resumed_exactly: bool | None = None
+        # the device the run uses and why (device=auto's pick), for the run's first lines
+        self.device_note = f"device={device.type}"
 
     # -- the loop -------------------------------------------------------------------
     def run(self, logger: RunLogger) -> dict[str, float]:
