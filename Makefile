@@ -32,6 +32,7 @@ train: install
 
 bench: install
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/throughput.py --env-defaults
 
 tensorboard: install
 	$(VENV)/bin/tensorboard --logdir outputs
