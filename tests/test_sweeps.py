@@ -292,3 +292,25 @@ def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, expert_
     assert "dataset.num_trajectories=99 but the file holds only 3 episodes" in result.stderr
     (finished,) = _metrics(sweep)
     assert finished.startswith("1_dataset.num_trajectories=1,")
+
+
+def test_an_optuna_search_whose_trials_all_fail_ends_with_one_line(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    sweep = tmp_path / "search"
+    result = run_cli(
+        "gail-train",
+        "-m",
+        "hparams_search=halfcheetah_optuna",
+        "hydra.sweeper.n_trials=2",
+        "dataset.num_trajectories=99",  # the file holds 3: every trial is refused
+        f"dataset.path={expert_file}",
+        *SHORT,
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no trial of study gail_HalfCheetah-v4 completed" in result.stderr
+    study = optuna.load_study(
+        study_name="gail_HalfCheetah-v4", storage=f"sqlite:///{sweep}/optuna.db"
+    )
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2

@@ -7,8 +7,8 @@ and is pruned tells the study itself (:mod:`gail_cli.run.trial`); the sweeper te
 others COMPLETE or FAIL.
 
 Running the command again on the same sweep folder goes on with its study: the trials
-this sweep folder already finished count toward ``n_trials``, and trials of this folder
-left RUNNING by a killed sweep are marked FAIL.
+this sweep folder already finished (complete or pruned) count toward ``n_trials``, and
+trials of this folder left RUNNING by a killed sweep are marked FAIL and run anew.
 """
 
 from __future__ import annotations
@@ -151,8 +151,10 @@ class OptunaAskTellSweeper(Sweeper):
         log.info(f"Search space: {', '.join(f'{k}: {v}' for k, v in space.items())}")
         launched = failures = 0
         job_num = len(self._own_trials(study))
-        while finished < self.n_trials:
-            batch = min(self.n_jobs, self.n_trials - finished)
+        # a trial that fails in this run counts toward n_trials (the search goes on to the
+        # next); the FAIL of an earlier, killed run does not (its trial is run anew)
+        while finished + failures < self.n_trials:
+            batch = min(self.n_jobs, self.n_trials - finished - failures)
             trials = [study.ask(space) for _ in range(batch)]
             overrides = [self._job_overrides(study, trial, fixed) for trial in trials]
             self.validate_batch_is_legal(overrides)
