@@ -24,8 +24,8 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check gail_cli tests benchmarks
-	$(VENV)/bin/ruff format --check gail_cli tests benchmarks
+	$(VENV)/bin/ruff check gail_cli hydra_plugins tests benchmarks
+	$(VENV)/bin/ruff format --check gail_cli hydra_plugins tests benchmarks
 
 train: install
 	$(VENV)/bin/gail-train
