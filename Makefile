@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	elif command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q torch; \
 	else $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu; fi
 	$(PY) -m pip install -q -e ".[dev,sweeps,video,export]"
+	@# Hydra's own Optuna sweeper (optuna<3) defines the same sampler options as ours
+	$(PY) -m pip uninstall -y -q hydra-optuna-sweeper 2>/dev/null || true
 	touch $(STAMP)
 
 test: install
