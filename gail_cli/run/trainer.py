@@ -109,7 +109,8 @@ class Trainer:
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
-                if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
+                evaluate = self.stopped_at is None and progress.env_steps >= next_eval
+                if evaluate and progress.env_steps < cfg.total_env_steps:
                     snapshot = self._submit_evaluation()
                     self._write_checkpoint("last.pt", {**snapshot, "evaluation_pending": True})
                     next_eval += cfg.eval_every
