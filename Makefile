@@ -18,14 +18,16 @@ $(STAMP): pyproject.toml
 	elif command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q torch; \
 	else $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu; fi
 	$(PY) -m pip install -q -e ".[dev,sweeps,video,export]"
+	@# Hydra's own Optuna sweeper (optuna<3) defines the same sampler options as ours
+	$(PY) -m pip uninstall -y -q hydra-optuna-sweeper 2>/dev/null || true
 	touch $(STAMP)
 
 test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check gail_cli tests benchmarks
-	$(VENV)/bin/ruff format --check gail_cli tests benchmarks
+	$(VENV)/bin/ruff check gail_cli hydra_plugins tests benchmarks
+	$(VENV)/bin/ruff format --check gail_cli hydra_plugins tests benchmarks
 	$(VENV)/bin/mypy gail_cli
 
 train: install
@@ -33,6 +35,7 @@ train: install
 
 bench: install
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/throughput.py --env-defaults
 
 # conf/<group>/*.yaml and the key tables of docs/configuration.md and README.md, from the
 # settings dataclasses (gail_cli/settings.py)

@@ -14,7 +14,14 @@ Measures, in one process on this machine:
      subprocess, so the peak resident size is the loader's own);
 and writes the table as JSON (benchmarks/results/throughput.json by default).
 
+With ``--env-defaults`` it measures instead each MuJoCo env's default gail-train config
+(``env=<env>`` with its per-env settings and shipped expert file, nothing else
+overridden): the loop's env steps per second over the raw simulation rate of the same
+env and env count, measured before and after that loop (benchmarks/results/
+throughput_env_defaults.json by default).
+
     python benchmarks/throughput.py [--steps 102400] [--out FILE] [--device cpu]
+    python benchmarks/throughput.py --env-defaults [--steps 20480]
 """
 
 from __future__ import annotations
@@ -54,21 +61,22 @@ REFERENCE = [
     "discriminator.hidden_sizes=[64,64]",
 ]
 LOAD_TRANSITIONS = 1_000_000
+MUJOCO_ENVS = ("HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4")
 
 
-def raw_simulation_rate(env_steps: int) -> float:
+def raw_simulation_rate(env_steps: int, env_id: str = ENV_ID, num_envs: int = NUM_ENVS) -> float:
     """Env steps per second of the vector env under uniformly random actions."""
-    envs = make_vector_env(ENV_ID, NUM_ENVS)
+    envs = make_vector_env(env_id, num_envs)
     envs.reset(seed=0)
     rng = np.random.default_rng(0)
     low, high = envs.single_action_space.low, envs.single_action_space.high
-    vector_steps = env_steps // NUM_ENVS
+    vector_steps = env_steps // num_envs
     start = time.perf_counter()
     for _ in range(vector_steps):
-        envs.step(rng.uniform(low, high, size=(NUM_ENVS, low.shape[0])).astype(np.float32))
+        envs.step(rng.uniform(low, high, size=(num_envs, low.shape[0])).astype(np.float32))
     elapsed = time.perf_counter() - start
     envs.close()
-    return vector_steps * NUM_ENVS / elapsed
+    return vector_steps * num_envs / elapsed
 
 
 def make_expert_file(path: Path, transitions: int, seed: int = 0) -> None:
@@ -89,21 +97,29 @@ def make_expert_file(path: Path, transitions: int, seed: int = 0) -> None:
 
 
 def loop_rate(
-    expert_path: Path, measured_steps: int, device: str, eval_in_background: bool
+    expert_path: Path | None,
+    measured_steps: int,
+    device: str,
+    eval_in_background: bool,
+    config: list[str] = REFERENCE,
 ) -> dict[str, float]:
-    """Run the real training loop; returns its rate and per-phase seconds per 1k steps."""
-    warmup = STEPS_PER_COLLECT
-    total = warmup + measured_steps
+    """Run the real training loop; returns its rate and per-phase seconds per 1k steps.
+
+    ``config`` is the overrides of the measured config; ``expert_path`` None keeps its
+    dataset.path (the env's shipped expert file).
+    """
     overrides = [
-        *REFERENCE,
-        f"dataset.path={expert_path}",
+        *config,
+        *([f"dataset.path={expert_path}"] if expert_path is not None else []),
         f"device={device}",
-        f"trainer.total_env_steps={total}",
         "trainer.eval_every=50000",
         f"trainer.eval_in_background={str(eval_in_background).lower()}",
     ]
     with initialize_config_module("gail_cli.conf", version_base="1.3"):
         cfg = compose("train", overrides=overrides)
+    warmup = int(cfg.trainer.steps_per_collect)
+    total = warmup + measured_steps
+    cfg.trainer.total_env_steps = total
     with tempfile.TemporaryDirectory() as run_dir:
         trainer, _ = build_trainer(cfg, Path(run_dir), imitation=True)
         logger = RunLogger(Path(run_dir), total)
@@ -179,16 +195,66 @@ def expert_loading(path: Path) -> dict[str, float]:
     }
 
 
+def env_defaults(measured_steps: int, raw_steps: int, device: str, out: Path) -> None:
+    """Each MuJoCo env's default gail-train config: loop rate over the raw rate."""
+    rows = {}
+    for env_id in MUJOCO_ENVS:
+        with initialize_config_module("gail_cli.conf", version_base="1.3"):
+            num_envs = int(compose("train", overrides=[f"env={env_id}"]).trainer.num_envs)
+        print(
+            f"{env_id}: raw rate, default loop ({measured_steps} env steps), raw rate", flush=True
+        )
+        before = raw_simulation_rate(raw_steps, env_id, num_envs)
+        loop = loop_rate(None, measured_steps, device, True, config=[f"env={env_id}"])
+        after = raw_simulation_rate(raw_steps, env_id, num_envs)
+        raw = (before + after) / 2
+        rows[env_id] = {
+            "raw_env_steps_per_s_before_after": [before, after],
+            "loop": loop,
+            "loop_over_raw": loop["env_steps_per_s"] / raw,
+        }
+    result = {"machine": _machine(device), "env_defaults": rows}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print("| env | raw (before / after, env steps/s) | default loop (env steps/s) | loop / raw |")
+    print("|---|---|---|---|")
+    for env_id, row in rows.items():
+        before, after = row["raw_env_steps_per_s_before_after"]
+        rate, ratio = row["loop"]["env_steps_per_s"], row["loop_over_raw"]
+        print(f"| {env_id} | {before:,.0f} / {after:,.0f} | {rate:,.0f} | {ratio:.3f} |")
+    print(f"\nwritten to {out}")
+
+
+def _machine(device: str) -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": device,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=102_400, help="measured loop env steps")
+    parser.add_argument("--steps", type=int, default=None, help="measured loop env steps")
     parser.add_argument("--raw-steps", type=int, default=80_000, help="raw simulation steps")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "throughput.json"
+        "--env-defaults",
+        action="store_true",
+        help="measure each MuJoCo env's default gail-train config instead",
     )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    results = Path(__file__).parent / "results"
+    if args.env_defaults:
+        out = args.out or results / "throughput_env_defaults.json"
+        env_defaults(args.steps or 20_480, args.raw_steps, args.device, out)
+        return
+    args.steps = args.steps or 102_400
+    args.out = args.out or results / "throughput.json"
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "expert_1m.hdf5"
         print(f"writing a {LOAD_TRANSITIONS}-transition D4RL file ...", flush=True)
@@ -210,12 +276,7 @@ def main() -> None:
     raw_around_loop = (raws[0] + raws[1]) / 2
     raw_around_inline = (raws[1] + raws[2]) / 2
     result = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "device": args.device,
-        },
+        "machine": _machine(args.device),
         "reference_config": REFERENCE,
         "raw_env_steps_per_s": raw_around_loop,
         "raw_env_steps_per_s_before_between_after": raws,

@@ -49,3 +49,12 @@ def test_the_wheel_holds_every_yaml_and_runs_from_its_install(
     assert f"module {installed_wheel.site}" in result.stdout
     assert "id: Hopper-v4" in result.stdout
     assert "file: env/gail/Hopper-v4.yaml" in result.stdout
+    # the Optuna sweeper plugin is found by Hydra in the wheel's hydra_plugins namespace
+    search = code.replace(
+        "'--cfg', 'job', 'env=Hopper-v4'", "'--cfg', 'hydra', 'hparams_search=gail_optuna'"
+    )
+    result = installed_wheel.run(search, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (
+        "_target_: hydra_plugins.gail_optuna_sweeper.sweeper.OptunaAskTellSweeper" in result.stdout
+    )

@@ -125,6 +125,16 @@ def test_a_run_that_has_logged_nothing_yet_is_listed_as_partial(
     assert "| Hopper-v4 | default | 0 (1 partial) | – | – | – | – | – |" in capsys.readouterr().out
 
 
+def test_a_pruned_run_is_marked_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _fake_run(tmp_path, "0_seed=0", ["seed=0"], [1.0, 2.0, 3.0], True)
+    pruned = _fake_run(tmp_path, "1_seed=1", ["seed=1"], [1.0], True)
+    metrics = json.loads((pruned / "metrics.json").read_text())
+    (pruned / "metrics.json").write_text(json.dumps({**metrics, "pruned": True}))
+    assert main([str(tmp_path)]) == 0
+    assert "| Hopper-v4 | default | 0,1 (1 pruned) |" in capsys.readouterr().out
+    assert "2 runs (1 finished, 1 pruned, 0 partial)" in (tmp_path / "report.md").read_text()
+
+
 def test_bad_sweep_directories_are_one_line_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 import gail_cli.cli.apps  # noqa: F401  (registers the data_dir and make_dirs resolvers)
 from gail_cli.cli.optuna_storage import prepare_storage
+from gail_cli.cli.report import main as main_report
 
 SHORT = [*TINY, "trainer.total_env_steps=1024", "trainer.eval_episodes=1"]
 
@@ -50,7 +51,7 @@ def test_optuna_presets_put_the_study_in_the_sweep_dir(tmp_path: Path) -> None:
     assert hydra.sweeper.study_name == "gail_Hopper-v4"
     assert hydra.sweep.dir == "multirun/optuna/gail_Hopper-v4"
     hydra = _hydra_config(["hparams_search=halfcheetah_optuna", f"hydra.sweep.dir={sweep}"])
-    assert hydra.sweeper._target_.endswith("OptunaSweeper") and hydra.mode.name == "MULTIRUN"
+    assert hydra.sweeper._target_.endswith("OptunaAskTellSweeper") and hydra.mode.name == "MULTIRUN"
     assert hydra.sweeper.direction == "maximize" and hydra.sweeper.sampler.seed == 0
     assert hydra.sweeper.study_name == "gail_HalfCheetah-v4"
     # the folder is made when the URL is resolved, before optuna opens the database
@@ -63,6 +64,17 @@ def test_optuna_presets_put_the_study_in_the_sweep_dir(tmp_path: Path) -> None:
         "ppo.ent_coef",
         "ppo.gae_lambda",
     }
+    # no pruning unless asked for; a pruner option brings its arguments as keys
+    assert hydra.sweeper.pruner._target_ == "optuna.pruners.NopPruner"
+    hydra = _hydra_config(
+        [
+            "hparams_search=gail_optuna",
+            "hydra/sweeper/pruner=median",
+            "hydra.sweeper.pruner.n_warmup_steps=50000",
+        ]
+    )
+    assert hydra.sweeper.pruner._target_ == "optuna.pruners.MedianPruner"
+    assert hydra.sweeper.pruner.n_warmup_steps == 50000
 
 
 def test_joblib_runs_two_jobs_in_parallel_processes(tmp_path: Path, expert_file: Path) -> None:
@@ -120,6 +132,70 @@ def test_optuna_search_records_its_trials_in_a_sqlite_study(
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
     assert len(_metrics(worker)) == 2 and not (worker / "optuna.db").exists()
+
+
+def test_a_pruned_trial_stops_saves_and_the_search_goes_on(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    sweep = tmp_path / "search"
+    sweep.mkdir()
+    storage = f"sqlite:///{sweep}/optuna.db"
+    study = optuna.create_study(
+        study_name="gail_HalfCheetah-v4", storage=storage, direction="maximize"
+    )
+    # another worker's finished trial, far above anything this one reaches: the median
+    # pruner stops this trial at its first evaluation
+    steps = range(512, 2049, 512)
+    study.add_trial(
+        optuna.trial.create_trial(value=1e9, intermediate_values=dict.fromkeys(steps, 1e9))
+    )
+    # a trial of this sweep folder left RUNNING by a killed sweep
+    study.ask().set_user_attr("sweep_dir", str(sweep.resolve()))
+    result = run_cli(
+        "gail-train",
+        "-m",
+        "hparams_search=halfcheetah_optuna",
+        "hydra.sweeper.n_trials=1",
+        "hydra/sweeper/pruner=median",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+        f"dataset.path={expert_file}",
+        *TINY,
+        "trainer.eval_every=512",
+        "trainer.eval_episodes=1",
+        "trainer.eval_in_background=false",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    states = [
+        t.state for t in optuna.load_study(study_name=study.study_name, storage=storage).trials
+    ]
+    TrialState = optuna.trial.TrialState
+    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED]
+    ((name, metrics),) = _metrics(sweep).items()
+    assert metrics["pruned"] is True and metrics["env_steps"] == 512
+    assert (sweep / name / "checkpoints" / "last.pt").is_file()
+    assert main_report([str(sweep)]) == 0
+    assert "1 runs (0 finished, 1 pruned, 0 partial)" in (sweep / "report.md").read_text()
+
+
+def test_a_sweep_run_again_on_its_folder_finishes_it(tmp_path: Path, expert_file: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["-m", "seed=0,1", f"dataset.path={expert_file}", *SHORT, f"hydra.sweep.dir={sweep}"]
+    args.append("trainer.eval_in_background=false")  # no evaluation process to start
+    assert run_cli("gail-train", *args).returncode == 0
+    first = _metrics(sweep)
+    finished, interrupted = sorted(sweep.glob("*/metrics.json"))
+    finished_at = finished.stat().st_mtime_ns
+    interrupted.unlink()  # as if killed after its last checkpoint
+    result = run_cli("gail-train", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert finished.stat().st_mtime_ns == finished_at  # not run again
+    assert "finished before (metrics.json); not run again" in result.stdout
+    assert "resuming this sweep job from" in result.stdout
+    again = _metrics(sweep)
+    assert again.keys() == first.keys()
+    name = interrupted.parent.name
+    assert again[name]["env_steps"] == first[name]["env_steps"]
 
 
 def test_two_optuna_workers_started_together_share_one_new_study(
@@ -216,3 +292,25 @@ def test_a_failing_job_is_reported_and_the_others_finish(tmp_path: Path, expert_
     assert "dataset.num_trajectories=99 but the file holds only 3 episodes" in result.stderr
     (finished,) = _metrics(sweep)
     assert finished.startswith("1_HalfCheetah-v4_dataset.num_trajectories=1,")  # n_env_overrides
+
+
+def test_an_optuna_search_whose_trials_all_fail_ends_with_one_line(
+    tmp_path: Path, expert_file: Path
+) -> None:
+    sweep = tmp_path / "search"
+    result = run_cli(
+        "gail-train",
+        "-m",
+        "hparams_search=halfcheetah_optuna",
+        "hydra.sweeper.n_trials=2",
+        "dataset.num_trajectories=99",  # the file holds 3: every trial is refused
+        f"dataset.path={expert_file}",
+        *SHORT,
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no trial of study gail_HalfCheetah-v4 completed" in result.stderr
+    study = optuna.load_study(
+        study_name="gail_HalfCheetah-v4", storage=f"sqlite:///{sweep}/optuna.db"
+    )
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2

@@ -67,6 +67,11 @@ class Run:
     random_return: float | None = None
 
     @property
+    def pruned(self) -> bool:
+        """Stopped early by an Optuna search's pruner (metrics.json says "pruned": true)."""
+        return bool(self.final.get("pruned")) if self.finished else False
+
+    @property
     def dataset_key(self) -> tuple[str, str]:
         """(env, its dataset.* overrides): what a baseline run is matched on."""
         items = sorted((k, v) for k, v in self.overrides.items() if k.startswith("dataset."))
@@ -278,7 +283,9 @@ def table(runs: Sequence[Run], baseline: Sequence[Run] = ()) -> str:
     for (env, config), members in group_runs(runs).items():
         members = sorted(members, key=lambda r: _seed_order(r.seed))
         partial = sum(not r.finished for r in members)
-        seeds = ",".join(r.seed for r in members) + (f" ({partial} partial)" if partial else "")
+        pruned = sum(r.pruned for r in members)
+        notes = [f"{n} {label}" for n, label in ((partial, "partial"), (pruned, "pruned")) if n]
+        seeds = ",".join(r.seed for r in members) + (f" ({', '.join(notes)})" if notes else "")
         steps = [int(r.final["env_steps"]) for r in members if "env_steps" in r.final]
         if not steps:
             span = "–"
@@ -369,12 +376,16 @@ def render(
     """
     common = common_overrides(runs)
     finished = sum(run.finished for run in runs)
+    pruned = sum(run.pruned for run in runs)
     lines = [
         f"# Sweep report: {sweep_dir.resolve().name}",
         "",
-        f"{len(runs)} runs ({finished} finished, {len(runs) - finished} partial). "
+        f"{len(runs)} runs ({finished - pruned} finished, "
+        + (f"{pruned} pruned, " if pruned else "")
+        + f"{len(runs) - finished} partial). "
         "Final deterministic-eval figures, mean ± std (population) over seeds; a partial "
-        "run counts with its latest logged values.",
+        "run counts with its latest logged values, a pruned one (stopped early by the "
+        "search's pruner) with its last evaluation's.",
     ]
     if common:
         shared = ", ".join(f"{k}={_short(v)}" for k, v in sorted(common.items()))

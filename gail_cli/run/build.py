@@ -29,6 +29,7 @@ from gail_cli.algo.ppo import PPO, PPOLearner
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
 from gail_cli.errors import GailError, positive_int
+from gail_cli.run.device import choose_device, loop_shape
 from gail_cli.run.env_recipe import EnvRecipe, recipe_from_mapping
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
 from gail_cli.run.evaluation import (
@@ -99,7 +100,11 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
 
 
 def pick_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cpu' / 'cuda' / 'cuda:N' as given."""
+    """'auto' -> cuda when available, else cpu; 'cpu' / 'cuda' / 'cuda:N' as given.
+
+    (gail-eval and gail-collect; gail-train's 'auto' times both devices, see
+    :mod:`gail_cli.run.device`.)
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -347,12 +352,24 @@ def build_trainer(
     """
     settings = read_settings(cfg, imitation)
     seed = seed_everything(cfg.seed)
-    device = pick_device(cfg.device)
-    set_threads(cfg.threads, device)
+    # device=auto is decided once the env's dimensions are known (gail_cli.run.device)
+    explicit = None if cfg.device == "auto" else pick_device(cfg.device)
+    set_threads(cfg.threads, explicit or torch.device("cpu"))
     trainer_config = settings.trainer
     recipe = recipe_from_mapping(cfg.env)
     envs = make_vector_env(recipe, trainer_config.num_envs, trainer_config.vector_mode)
     spec = env_spec(envs, recipe.id)
+    device, device_note = explicit, f"device={cfg.device}"
+    if device is None:
+        shape = loop_shape(
+            spec.obs_dim,
+            spec.act_dim,
+            settings.policy,
+            settings.critic,
+            trainer_config,
+            settings.ppo,
+        )
+        device, device_note = choose_device(shape)
     expert = load_expert(cfg, spec) if imitation else None
     agent = build_agent(settings, spec, device, expert)
     progress = Progress()
@@ -391,4 +408,7 @@ def build_trainer(
         },
         progress=progress,
     )
+    trainer.device_note = device_note
+    if checkpoint is not None:
+        trainer.resumed_exactly = trainer.restore(checkpoint)
     return trainer, expert

@@ -18,6 +18,7 @@ from gail_cli.algo.nets import Actor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.records import Rollout
 from gail_cli.errors import GailError, first_sentence
+from gail_cli.run import env_state
 from gail_cli.run.env_recipe import EnvRecipe, as_recipe, register_env, wrapper_factories
 from gail_cli.settings import VECTOR_MODES
 from gail_cli.timing import PhaseTimer
@@ -221,6 +222,29 @@ class Collector:
             self.finished_lengths.append(int(self.running_lengths[i]))
         self.running_returns[done] = 0.0
         self.running_lengths[done] = 0
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The episodes in progress: every env's state, the current observations (N,
+        obs_dim) and running returns and lengths (N,); None where the envs' state cannot
+        be taken (see :mod:`gail_cli.run.env_state`)."""
+        envs = env_state.capture(self.envs)
+        if envs is None:
+            return None
+        return env_state.to_saved(
+            {
+                "envs": envs,
+                "obs": self.obs.copy(),
+                "running_returns": self.running_returns.copy(),
+                "running_lengths": self.running_lengths.copy(),
+            }
+        )
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the episodes of a :meth:`state_dict`, taken of the same env id and count."""
+        env_state.restore(self.envs, state["envs"])
+        self.obs = env_state.from_saved(state["obs"])
+        self.running_returns = env_state.from_saved(state["running_returns"])
+        self.running_lengths = env_state.from_saved(state["running_lengths"])
 
     def drain_episodes(self) -> tuple[list[float], list[int]]:
         """Returns and lengths of the episodes finished since the last drain."""

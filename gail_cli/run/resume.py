@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -41,3 +43,20 @@ def resumed_config(checkpoint: dict[str, Any], overrides: list[str]) -> DictConf
             "drop the env override"
         )
     return cfg
+
+
+def finished_metrics(run_dir: Path) -> dict[str, Any] | None:
+    """The metrics.json of a job that already ran to its end (or was pruned), else None."""
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # unreadable: the job runs again
+        return None
+
+
+def interrupted_checkpoint(run_dir: Path) -> Path | None:
+    """``checkpoints/last.pt`` of a job cut short (no metrics.json), else None."""
+    path = run_dir / "checkpoints" / "last.pt"
+    return path if path.is_file() and not (run_dir / "metrics.json").exists() else None

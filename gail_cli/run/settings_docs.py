@@ -82,7 +82,12 @@ OTHER_KEYS: dict[str, tuple[Key, ...]] = {
             "settings",
         ),
         Key("seed", "0", "seeds torch, numpy and the envs (evaluation uses `seed + 1000003`)"),
-        Key("device", "`auto`", "`auto` (CUDA when present, else CPU), `cpu`, `cuda`"),
+        Key(
+            "device",
+            "`auto`",
+            "`auto` (the faster of CPU and CUDA for this config, timed at start; the run's "
+            "first line says which and why), `cpu`, `cuda`",
+        ),
         Key("threads", "`auto`", "torch threads; `auto` = 1 (small networks beside the simulator)"),
         Key("resume", "null", "a run dir or checkpoint file to continue from its last checkpoint"),
         Key("env_tuning", "null", "set by a per-env file: `{file, sets}` (read-only information)"),

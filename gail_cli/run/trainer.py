@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -23,6 +25,7 @@ from gail_cli.algo.agent import Agent
 from gail_cli.algo.stats import SummaryStats, UpdateStats, normalized_return
 from gail_cli.data.checkpoint import save_checkpoint
 from gail_cli.errors import GailError, Interrupted
+from gail_cli.run.env_state import from_saved, to_saved
 from gail_cli.run.envs import Collector, EnvSpec
 from gail_cli.run.evaluation import Evaluator
 from gail_cli.run.logger import RunLogger
@@ -75,6 +78,17 @@ class Trainer:
         self._signal: int | None = None
         # agent states of the submitted evaluations, by env step, until their results
         self._snapshots: dict[int, dict[str, Any]] = {}
+        # called with (env step, eval scalars) at each evaluation; True stops the run there
+        # (an Optuna search's pruner); ``stopped_at`` is then that env step
+        self.on_evaluation: Callable[[int, dict[str, float]], bool] | None = None
+        self.stopped_at: int | None = None
+        # a resumed run evaluates first the policy its checkpoint's evaluation had not
+        # reported yet (the checkpoint of an evaluation is written when it is submitted)
+        self._evaluation_pending = False
+        # after a resume: whether the envs' episodes were restored (see ``restore``)
+        self.resumed_exactly: bool | None = None
+        # the device the run uses and why (device=auto's pick), for the run's first lines
+        self.device_note = f"device={device.type}"
 
     # -- the loop -------------------------------------------------------------------
     def run(self, logger: RunLogger) -> dict[str, float]:
@@ -86,6 +100,9 @@ class Trainer:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
+            if self._evaluation_pending:
+                self._evaluation_pending = False
+                self._submit_evaluation()
             while progress.env_steps < cfg.total_env_steps:
                 iteration_start = time.perf_counter()
                 self._iteration(logger)
@@ -93,14 +110,20 @@ class Trainer:
                 logger.scalars({"time/env_steps_per_s": rate}, progress.env_steps)
                 logger.advance(cfg.steps_per_collect, steps_per_s=f"{rate:.0f}")
                 self._collect_evaluations(logger, block=False)
-                if progress.env_steps >= next_eval and progress.env_steps < cfg.total_env_steps:
-                    self._write_checkpoint("last.pt", self._submit_evaluation())
+                evaluate = self.stopped_at is None and progress.env_steps >= next_eval
+                if evaluate and progress.env_steps < cfg.total_env_steps:
+                    snapshot = self._submit_evaluation()
+                    self._write_checkpoint("last.pt", {**snapshot, "evaluation_pending": True})
                     next_eval += cfg.eval_every
+                    self._collect_evaluations(logger, block=False)  # an inline one is done
+                if self.stopped_at is not None:
+                    break
                 if self._signal is not None:
                     self._collect_evaluations(logger, block=True)
                     path = self._save("last.pt")
                     raise Interrupted(self._signal, path)
-            self._submit_evaluation()
+            if self.stopped_at is None:
+                self._submit_evaluation()
             self._collect_evaluations(logger, block=True)
             self._save("last.pt")
         finally:
@@ -108,13 +131,16 @@ class Trainer:
                 signal.signal(sig, handler)
         wall = time.perf_counter() - wall_start
         steps_done = progress.env_steps - start_steps
-        return {
+        metrics = {
             "env_steps": float(progress.env_steps),
             **progress.last_eval,
             "eval/best_return": progress.best_eval_return,
             "time/env_steps_per_s": steps_done / wall if wall > 0 else 0.0,
             "time/wall_s": wall,
         }
+        if self.stopped_at is not None:
+            metrics["pruned"] = True
+        return metrics
 
     def _iteration(self, logger: RunLogger) -> None:
         """One rollout, one update of the learner, the update's figures logged."""
@@ -188,6 +214,9 @@ class Trainer:
                 progress.best_eval_return = mean
                 snapshot.update(best_eval_return=mean, last_eval=scalars)
                 self._write_checkpoint("best.pt", snapshot)
+            if self.stopped_at is None and self.on_evaluation and self.on_evaluation(step, scalars):
+                self.stopped_at = step
+                logger.message(f"env step {step}: stopped here (the search pruned this trial)")
 
     def close(self) -> None:
         """Close the training and evaluation environments."""
@@ -228,8 +257,31 @@ class Trainer:
                 "last_eval": self.progress.last_eval,
                 "agent": self.agent.state_dict(),
                 "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+                "numpy_rng": to_saved(np.random.get_state()),
+                "python_rng": random.getstate(),
+                "collector": self.collector.state_dict(),
             }
         )
+
+    def restore(self, checkpoint: dict[str, Any]) -> bool:
+        """Take up a checkpoint's episodes in progress, RNGs and pending evaluation (the
+        agent and torch's RNG are restored where the agent is built).
+
+        Returns True when the run continues exactly as it would have without the
+        interruption (the envs' state was saved), False when episodes start afresh.
+        """
+        if "numpy_rng" in checkpoint:
+            np.random.set_state(from_saved(checkpoint["numpy_rng"]))
+            random.setstate(checkpoint["python_rng"])
+        if checkpoint.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
+        self._evaluation_pending = bool(checkpoint.get("evaluation_pending", False))
+        collector = checkpoint.get("collector")
+        if collector is None:
+            return False
+        self.collector.load_state_dict(collector)
+        return True
 
     def _save(self, name: str) -> Path:
         return self._write_checkpoint(name, self._checkpoint_payload())
