@@ -8,9 +8,11 @@ environment is made or file written.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +28,7 @@ from gail_cli.algo.gail import GAIL
 from gail_cli.algo.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, PPOLearner
+from gail_cli.algo.sac import SACConfig, SquashedGaussianActor
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
 from gail_cli.errors import GailError
@@ -36,6 +39,7 @@ from gail_cli.run.evaluation import (
     Evaluator,
     InlineEvaluator,
 )
+from gail_cli.run.offpolicy import OffPolicyTrainer, build_offpolicy_agent
 from gail_cli.run.trainer import Progress, Trainer
 from gail_cli.settings import (
     DiscriminatorConfig,
@@ -189,6 +193,24 @@ class Settings:
     policy: PolicyConfig
     critic: NetConfig
     discriminator: DiscriminatorConfig | None
+    # the off-policy learner's settings (algorithm=dac / sac); None for PPO
+    algorithm: SACConfig | None = None
+
+
+def read_algorithm(cfg: DictConfig, imitation: bool) -> SACConfig | None:
+    """The algorithm group: None for ppo (also when a saved config predates the group),
+    the off-policy settings for dac and sac. gail-train refuses sac (it is SAC on the
+    env's reward); gail-expert runs dac as sac (there is no expert to imitate)."""
+    node = cfg.get("algorithm")
+    name = node.get("name", "ppo") if node is not None else "ppo"
+    if name == "ppo":
+        return None
+    if imitation and name == "sac":
+        raise GailError(
+            "algorithm=sac learns from the environment's reward (use it with gail-expert); "
+            "gail-train's off-policy option is algorithm=dac"
+        )
+    return typed(SACConfig, node, "algorithm")
 
 
 def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
@@ -207,12 +229,16 @@ def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
         policy=typed(PolicyConfig, cfg.policy, "policy"),
         critic=typed(NetConfig, cfg.critic, "critic"),
         discriminator=typed(DiscriminatorConfig, disc, "discriminator") if disc else None,
+        algorithm=read_algorithm(cfg, imitation),
     )
 
 
 def build_actor(settings: Settings, obs_dim: int, act_dim: int, discrete: bool) -> Actor:
-    """The policy: a categorical head over act_dim actions (discrete), else a Gaussian."""
+    """The policy: a categorical head over act_dim actions (discrete), else a Gaussian;
+    the off-policy learner's squashed Gaussian (its bounds come with its state dict)."""
     net = settings.policy
+    if settings.algorithm is not None:
+        return SquashedGaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation)
     if discrete:
         return CategoricalActor(obs_dim, act_dim, net.hidden_sizes, net.activation)
     return GaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation, net.log_std_init)
@@ -357,7 +383,25 @@ def build_trainer(
     envs = make_vector_env(cfg.env.id, trainer_config.num_envs, trainer_config.vector_mode)
     spec = env_spec(envs, cfg.env.id)
     expert = load_expert(cfg, spec) if imitation else None
-    agent = build_agent(settings, spec, device, expert)
+    if settings.algorithm is None:
+        agent: Any = build_agent(settings, spec, device, expert)
+        make_trainer: Callable[..., Trainer] = Trainer
+    else:
+        agent = build_offpolicy_agent(
+            settings.algorithm,
+            settings.policy,
+            settings.critic,
+            settings.discriminator,
+            trainer_config.obs_normalization,
+            spec,
+            device,
+            expert,
+        )
+        make_trainer = functools.partial(
+            OffPolicyTrainer,
+            algorithm=settings.algorithm,
+            collector_state=checkpoint.get("collector") if checkpoint is not None else None,
+        )
     progress = Progress()
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
@@ -372,7 +416,7 @@ def build_trainer(
     else:
         eval_envs = make_vector_env(cfg.env.id, trainer_config.eval_episodes, "sync")
         evaluator = InlineEvaluator(eval_envs, spec, device, eval_seed)
-    trainer = Trainer(
+    trainer = make_trainer(
         agent=agent,
         config=trainer_config,
         spec=spec,
