@@ -131,6 +131,8 @@ class OffPolicyTrainer(Trainer):
         per_update: defaultdict[str, list[torch.Tensor]] = defaultdict(list)
         updates = 0
         for _ in range(self.config.steps_per_env):
+            if self._signal is not None:  # Ctrl-C / SIGTERM: save now, not at the chunk's end
+                break
             tick = time.perf_counter()
             step = self.collector.collect(1)  # one vector step: (1, N, ...)
             progress.env_steps += step.num_steps
