@@ -2,8 +2,9 @@
 
 It is :class:`~gail_cli.run.trainer.Trainer` with another iteration: evaluation,
 checkpoints (which here hold the replay buffer too), signals, the NaN guard, the bar and
-metrics.json are the same. One iteration covers ``trainer.steps_per_collect`` env steps,
-taken one vector step at a time: each step's transitions go to the replay buffer, then,
+metrics.json are the same. One iteration runs to the next multiple of
+``trainer.steps_per_collect`` env steps (a signal ends it at once), one vector step at
+a time: each step's transitions go to the replay buffer, then,
 once ``algorithm.learning_starts`` env steps are in, ``updates_per_step`` gradient
 updates per env step. Statistics are summarized per iteration, like PPO's per rollout.
 A checkpoint also holds the episodes in progress, so ``resume=`` continues exactly.
@@ -130,7 +131,11 @@ class OffPolicyTrainer(Trainer):
         progress, seconds, algorithm = self.progress, self.seconds, self.algorithm
         per_update: defaultdict[str, list[torch.Tensor]] = defaultdict(list)
         updates = 0
-        for _ in range(self.config.steps_per_env):
+        # up to the next multiple of steps_per_collect (realigns a run resumed after a
+        # signal), and not past the budget
+        chunk = self.config.steps_per_collect
+        end = min((progress.env_steps // chunk + 1) * chunk, self.config.total_env_steps)
+        while progress.env_steps < end:
             if self._signal is not None:  # Ctrl-C / SIGTERM: save now, not at the chunk's end
                 break
             tick = time.perf_counter()
