@@ -6,6 +6,7 @@ gail-eval / gail-collect rebuild its actor and observation transform alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +17,12 @@ from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO
 from gail_cli.algo.records import Rollout
 from gail_cli.algo.stats import UpdateStats
+
+
+def parameters_finite(modules: Iterable[torch.nn.Module]) -> bool:
+    """True when every parameter of every module is finite (one host sync)."""
+    flags = [torch.isfinite(p).all() for m in modules for p in m.parameters()]
+    return bool(torch.stack(flags).all())
 
 
 class Learner(Protocol):
@@ -50,9 +57,7 @@ class Agent:
         return nets
 
     def parameters_finite(self) -> bool:
-        """True when every parameter of every network is finite (one host sync)."""
-        flags = [torch.isfinite(p).all() for m in self.modules().values() for p in m.parameters()]
-        return bool(torch.stack(flags).all())
+        return parameters_finite(self.modules().values())
 
     def state_dict(self) -> dict[str, Any]:
         return {

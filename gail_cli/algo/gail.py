@@ -36,7 +36,7 @@ from gail_cli.algo.nets import Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, batched
 from gail_cli.algo.records import Rollout
-from gail_cli.algo.stats import DiscriminatorStats, GAILStats, SummaryStats
+from gail_cli.algo.stats import DiscriminatorStats, GAILStats, summarize
 from gail_cli.settings import DiscriminatorConfig
 from gail_cli.timing import PhaseTimer
 
@@ -110,6 +110,46 @@ def absorbing_value(reward: float, gamma: float) -> float:
     return reward / (1.0 - gamma)
 
 
+def expert_absorbing_fraction(pairs: int, absorbing_episodes: int, weight: float) -> float:
+    """Share of absorbing samples on the expert's side: one per kept episode that ended
+    in a termination, each of ``weight`` (1 / subsample) against 1 per kept pair."""
+    absorbing = absorbing_episodes * weight
+    return absorbing / (pairs + absorbing)
+
+
+DISC_STAT_NAMES = ("disc_loss", "acc_pi", "acc_exp", "disc_logit_expert", "disc_logit_policy")
+
+
+def discriminator_step(
+    disc: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    config: DiscriminatorConfig,
+    expert_obs: torch.Tensor,
+    expert_act: torch.Tensor,
+    policy_obs: torch.Tensor,
+    policy_act: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """One optimizer step of the discriminator loss (plus its gradient penalty).
+
+    Expert and policy pairs (B, obs_dim) normalized and (B, act_dim) bounded, equally
+    many. Returns the 0-d detached figures named in DISC_STAT_NAMES.
+    """
+    d_expert, d_policy = disc(expert_obs, expert_act), disc(policy_obs, policy_act)
+    loss = discriminator_loss(d_expert, d_policy)
+    total = loss
+    if config.grad_penalty > 0:
+        penalty = gradient_penalty(
+            disc, expert_obs, expert_act, policy_obs, policy_act, config.grad_penalty_target
+        )
+        total = loss + config.grad_penalty * penalty
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    acc_exp, acc_pi = accuracies(d_expert.detach(), d_policy.detach())
+    figures = (loss, acc_pi, acc_exp, d_expert.mean(), d_policy.mean())
+    return {name: value.detach() for name, value in zip(DISC_STAT_NAMES, figures, strict=True)}
+
+
 class GAIL:
     """The GAIL learner: discriminator steps, then PPO on the discriminator's reward.
 
@@ -139,8 +179,9 @@ class GAIL:
         self.action_low, self.action_high = action_low, action_high
         self.disc_optim = torch.optim.Adam(disc.parameters(), lr=config.lr, fused=True)
         self.clone = clone  # a decaying behavioral-cloning term after each PPO update
-        absorbing = expert_absorbing * absorbing_weight
-        self.expert_absorbing_fraction = absorbing / (expert_obs.shape[0] + absorbing)
+        self.expert_absorbing_fraction = expert_absorbing_fraction(
+            expert_obs.shape[0], expert_absorbing, absorbing_weight
+        )
         self.policy_absorbing_fraction: float | None = None  # running average
 
     def set_lr_fraction(self, fraction: float) -> None:
@@ -201,8 +242,7 @@ class GAIL:
         cfg = self.config
         size = policy_obs.shape[0]
         slice_size = -(-size // cfg.disc_update_num)
-        names = ("disc_loss", "acc_pi", "acc_exp", "disc_logit_expert", "disc_logit_policy")
-        per_step: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+        per_step: dict[str, list[torch.Tensor]] = {name: [] for name in DISC_STAT_NAMES}
         for idx in torch.randperm(size, device=policy_obs.device).split(slice_size):
             expert_idx = torch.randint(
                 0, self.expert_obs.shape[0], (idx.numel(),), device=self.expert_obs.device
@@ -211,29 +251,18 @@ class GAIL:
             exp_act = self.expert_actions[expert_idx]
             if cfg.expert_action_noise:
                 exp_act = self.env_actions(exp_act + self._policy_noise(exp_act))
-            pi_obs, pi_act = policy_obs[idx], policy_actions[idx]
-            d_expert, d_policy = self.disc(exp_obs, exp_act), self.disc(pi_obs, pi_act)
-            loss = discriminator_loss(d_expert, d_policy)
-            if cfg.grad_penalty > 0:
-                penalty = gradient_penalty(
-                    self.disc, exp_obs, exp_act, pi_obs, pi_act, cfg.grad_penalty_target
-                )
-                total = loss + cfg.grad_penalty * penalty
-            else:
-                total = loss
-            self.disc_optim.zero_grad(set_to_none=True)
-            total.backward()
-            self.disc_optim.step()
-            acc_exp, acc_pi = accuracies(d_expert.detach(), d_policy.detach())
-            per_step["disc_loss"].append(loss.detach())
-            per_step["acc_pi"].append(acc_pi)
-            per_step["acc_exp"].append(acc_exp)
-            per_step["disc_logit_expert"].append(d_expert.detach().mean())
-            per_step["disc_logit_policy"].append(d_policy.detach().mean())
-        summaries = {
-            name: SummaryStats.of(torch.stack(values)) for name, values in per_step.items()
-        }
-        return DiscriminatorStats(**summaries)
+            figures = discriminator_step(
+                self.disc,
+                self.disc_optim,
+                cfg,
+                exp_obs,
+                exp_act,
+                policy_obs[idx],
+                policy_actions[idx],
+            )
+            for name, value in figures.items():
+                per_step[name].append(value)
+        return DiscriminatorStats(**summarize(per_step))
 
     def update(self, rollout: Rollout) -> GAILStats:
         """Discriminator steps, then PPO with the updated discriminator's reward."""

@@ -8,6 +8,7 @@ logged as ``train/<name>`` (a :class:`SummaryStats` also as ``train/<name>_std``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Protocol
 
@@ -58,6 +59,11 @@ def expert_from_normalized(
 
 
 Scalar = SummaryStats | float
+
+
+def summarize(per_step: Mapping[str, list[torch.Tensor]]) -> dict[str, SummaryStats]:
+    """Each figure's 0-d values over the steps of one update, as mean/std records."""
+    return {name: SummaryStats.of(torch.stack(values)) for name, values in per_step.items()}
 
 
 def _figures(record: object) -> dict[str, Scalar]:
@@ -171,3 +177,37 @@ class GAILStats:
 
     def timings(self) -> dict[str, float]:
         return {"disc_update": self.disc_time, "ppo_update": self.train_time - self.disc_time}
+
+
+@dataclass(frozen=True)
+class OffPolicyStats:
+    """The gradient updates of one off-policy iteration (many env steps, one update per
+    env step and ``updates_per_step``): each learner figure summarized over the updates
+    (critic_loss, actor_loss, alpha, entropy, q_values; with DAC also the discriminator's
+    figures), the number of updates, the mean reward the discriminator gave the sampled
+    batches (None for SAC on the env's reward), and wall seconds by phase."""
+
+    figures: dict[str, SummaryStats]
+    gradient_steps: int
+    disc_reward: float | None
+    seconds: dict[str, float]
+
+    def train_scalars(self) -> dict[str, Scalar]:
+        if not self.gradient_steps:
+            return {}
+        return {**self.figures, "gradient_steps": float(self.gradient_steps)}
+
+    def rollout_scalars(self) -> dict[str, float]:
+        return {} if self.disc_reward is None else {"rollout/disc_reward": self.disc_reward}
+
+    def progress_items(self) -> dict[str, str]:
+        items: dict[str, str] = {}
+        if "acc_exp" in self.figures and "acc_pi" in self.figures:
+            accuracy = (self.figures["acc_exp"].mean + self.figures["acc_pi"].mean) / 2
+            items["disc_acc"] = f"{accuracy:.2f}"
+        if "alpha" in self.figures:
+            items["alpha"] = f"{self.figures['alpha'].mean:.3f}"
+        return items
+
+    def timings(self) -> dict[str, float]:
+        return dict(self.seconds)

@@ -20,6 +20,7 @@ from torch import nn
 
 from gail_cli.algo.nets import CategoricalActor, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
+from gail_cli.algo.sac import SquashedGaussianActor
 from gail_cli.data.atomic import atomic_path
 from gail_cli.data.checkpoint import load_checkpoint, resolve_checkpoint
 from gail_cli.errors import GailError, first_sentence, refuse_to_replace
@@ -74,13 +75,35 @@ def deterministic_action(actor: nn.Module, spec: EnvSpec) -> nn.Module:
     """The one seam between an actor type and export: normalized obs -> env action.
 
     A Gaussian actor acts with its mean, clipped to the action bounds (what gail-eval
-    sends to the env); a categorical actor with the index of its most probable action.
+    sends to the env); a categorical actor with the index of its most probable action;
+    an off-policy (SAC) actor with its squashed mean.
     """
     if isinstance(actor, GaussianActor):
         return ClippedMean(actor, spec.action_low, spec.action_high)
     if isinstance(actor, CategoricalActor):
         return GreedyIndex(actor)
+    if isinstance(actor, SquashedGaussianActor):
+        return SquashedMean(actor)
     raise GailError(f"export: no deterministic action is defined for {type(actor).__name__}")
+
+
+class SquashedMean(nn.Module):
+    """An off-policy (SAC) actor's squashed mean on the env's bounds: (B, obs) -> (B, act)."""
+
+    def __init__(self, actor: SquashedGaussianActor) -> None:
+        super().__init__()
+        self.net = actor.net
+        self.act_dim = actor.act_dim
+        center, scale = actor.action_center, actor.action_scale
+        assert isinstance(center, torch.Tensor) and isinstance(scale, torch.Tensor)
+        self.register_buffer("center", center.clone())
+        self.register_buffer("scale", scale.clone())
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        center, scale = self.center, self.scale
+        assert isinstance(center, torch.Tensor) and isinstance(scale, torch.Tensor)
+        mean = self.net(state).narrow(-1, 0, self.act_dim)
+        return center + scale * torch.tanh(mean)
 
 
 class GreedyIndex(nn.Module):

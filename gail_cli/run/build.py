@@ -8,9 +8,11 @@ environment is made or file written.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +28,7 @@ from gail_cli.algo.gail import GAIL
 from gail_cli.algo.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, PPOLearner
+from gail_cli.algo.sac import SACConfig, SquashedGaussianActor
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
 from gail_cli.errors import GailError, positive_int
@@ -38,6 +41,7 @@ from gail_cli.run.evaluation import (
     Evaluator,
     InlineEvaluator,
 )
+from gail_cli.run.offpolicy import OffPolicyTrainer, build_offpolicy_agent
 from gail_cli.run.trainer import Progress, Trainer
 from gail_cli.settings import (
     DiscriminatorConfig,
@@ -187,6 +191,24 @@ class Settings:
     policy: PolicyConfig
     critic: NetConfig
     discriminator: DiscriminatorConfig | None
+    # the off-policy learner's settings (algorithm=dac / sac); None for PPO
+    algorithm: SACConfig | None = None
+
+
+def read_algorithm(cfg: DictConfig, imitation: bool) -> SACConfig | None:
+    """The algorithm group: None for ppo (also when a saved config predates the group),
+    the off-policy settings for dac and sac. gail-train refuses sac (it is SAC on the
+    env's reward); gail-expert runs dac as sac (there is no expert to imitate)."""
+    node = cfg.get("algorithm")
+    name = node.get("name", "ppo") if node is not None else "ppo"
+    if name == "ppo":
+        return None
+    if imitation and name == "sac":
+        raise GailError(
+            "algorithm=sac learns from the environment's reward (use it with gail-expert); "
+            "gail-train's off-policy option is algorithm=dac"
+        )
+    return typed(SACConfig, node, "algorithm")
 
 
 def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
@@ -205,11 +227,12 @@ def read_settings(cfg: DictConfig, imitation: bool) -> Settings:
         policy=typed(PolicyConfig, cfg.policy, "policy"),
         critic=typed(NetConfig, cfg.critic, "critic"),
         discriminator=typed(DiscriminatorConfig, disc, "discriminator") if disc else None,
+        algorithm=read_algorithm(cfg, imitation),
     )
 
 
 def build_actor(settings: Settings, obs_dim: int, act_dim: int, discrete: bool) -> Actor:
-    """The policy: a categorical head over act_dim actions (discrete), else a Gaussian."""
+    """PPO's policy: a categorical head over act_dim actions (discrete), else a Gaussian."""
     net = settings.policy
     if discrete:
         return CategoricalActor(obs_dim, act_dim, net.hidden_sizes, net.activation)
@@ -303,7 +326,7 @@ def data_dir() -> str:
 class LoadedPolicy:
     """A trained policy rebuilt from a checkpoint: what gail-eval and gail-collect run."""
 
-    actor: Actor
+    actor: Actor | SquashedGaussianActor
     normalizer: ObservationNormalizer
     config: DictConfig
     env_id: str
@@ -320,7 +343,13 @@ def load_policy(checkpoint: dict[str, Any], device: torch.device) -> LoadedPolic
     cfg = OmegaConf.create(checkpoint["config"])
     settings = read_settings(cfg, imitation=False)
     discrete = bool(checkpoint.get("discrete", False))  # absent: saved before discrete actions
-    actor = build_actor(settings, checkpoint["obs_dim"], checkpoint["act_dim"], discrete)
+    obs_dim, act_dim = checkpoint["obs_dim"], checkpoint["act_dim"]
+    actor: Actor | SquashedGaussianActor
+    if settings.algorithm is not None:  # the off-policy actor; its bounds are in its state
+        net = settings.policy
+        actor = SquashedGaussianActor(obs_dim, act_dim, net.hidden_sizes, net.activation)
+    else:
+        actor = build_actor(settings, obs_dim, act_dim, discrete)
     actor.to(device)
     actor.load_state_dict(checkpoint["agent"]["actor"])
     actor.eval()
@@ -371,7 +400,21 @@ def build_trainer(
         )
         device, device_note = choose_device(shape)
     expert = load_expert(cfg, spec) if imitation else None
-    agent = build_agent(settings, spec, device, expert)
+    if settings.algorithm is None:
+        agent: Any = build_agent(settings, spec, device, expert)
+        make_trainer: Callable[..., Trainer] = Trainer
+    else:
+        agent = build_offpolicy_agent(
+            settings.algorithm,
+            settings.policy,
+            settings.critic,
+            settings.discriminator,
+            trainer_config.obs_normalization,
+            spec,
+            device,
+            expert,
+        )
+        make_trainer = functools.partial(OffPolicyTrainer, algorithm=settings.algorithm)
     progress = Progress()
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
@@ -386,7 +429,7 @@ def build_trainer(
     else:
         eval_envs = make_vector_env(recipe, trainer_config.eval_episodes, "sync")
         evaluator = InlineEvaluator(eval_envs, spec, device, eval_seed)
-    trainer = Trainer(
+    trainer = make_trainer(
         agent=agent,
         config=trainer_config,
         spec=spec,

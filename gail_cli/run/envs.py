@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 from gail_cli.algo.nets import Actor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.records import Rollout
+from gail_cli.algo.sac import SquashedGaussianActor
 from gail_cli.errors import GailError, first_sentence
 from gail_cli.run import env_state
 from gail_cli.run.env_recipe import EnvRecipe, as_recipe, register_env, wrapper_factories
@@ -270,7 +271,7 @@ class Episodes:
 
 def play_episodes(
     envs: gym.vector.VectorEnv,
-    actor: Actor,
+    actor: Actor | SquashedGaussianActor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
     device: torch.device,
@@ -318,7 +319,7 @@ def _episode_arrays(steps: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray
 
 def record_video(
     env: EnvRecipe | str,
-    actor: Actor,
+    actor: Actor | SquashedGaussianActor,
     normalizer: ObservationNormalizer,
     spec: EnvSpec,
     device: torch.device,
