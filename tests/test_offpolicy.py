@@ -24,7 +24,7 @@ from gail_cli.algo.replay import ReplayBuffer, Transitions
 from gail_cli.algo.sac import SAC, SACConfig, SquashedGaussianActor, TwinQ
 from gail_cli.data.checkpoint import load_checkpoint
 from gail_cli.run.build import read_settings
-from gail_cli.run.env_state import restore_vector_env_state, vector_env_state
+from gail_cli.run.env_state import capture, restore
 from gail_cli.run.envs import make_vector_env
 from gail_cli.settings import DiscriminatorConfig
 
@@ -246,12 +246,12 @@ def test_a_vector_envs_state_restores_its_episodes_exactly(env_id: str) -> None:
     actions = np.random.default_rng(0).uniform(-1, 1, (40, *envs.action_space.shape))
     for a in actions[:10]:
         envs.step(a.astype(np.float32))
-    state = vector_env_state(envs)
+    state = capture(envs)
     assert state is not None
     first = [envs.step(a.astype(np.float32))[0] for a in actions[10:]]
     other = make_vector_env(env_id, 2)
     other.reset(seed=123)
-    restore_vector_env_state(other, state)
+    restore(other, state)
     second = [other.step(a.astype(np.float32))[0] for a in actions[10:]]
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     envs.close()
