@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, run_cli
+from conftest import BIN, REPO, run_cli
 from omegaconf import OmegaConf
 
 from gail_cli.cli import apps
@@ -201,6 +202,19 @@ def test_help_starts_with_the_programs_own_page(
     assert positions == sorted(positions)
     assert all(name in out for name in COMMANDS)
     assert out.index("docs:") < out.index("== Hydra") < out.index("== Config ==")
+
+
+def test_help_read_through_a_pipe_closed_early_is_not_an_error() -> None:
+    """``gail-train --help | head -1``: the reader leaving early ends the command quietly."""
+    reader = subprocess.Popen(
+        [str(BIN / "gail-train"), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    first = reader.stdout.readline()
+    reader.stdout.close()  # as `head -1` does
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 0
+    assert first.startswith(b"gail-train: ") and "error" not in err
 
 
 # -- failed commands leave nothing; small edges ---------------------------------------

@@ -217,6 +217,10 @@ def _run_reporting_errors(app: Callable[[], Any], program: str) -> None:
     except KeyboardInterrupt:  # Ctrl-C before the run started (composing, loading)
         print(f"{program}: interrupted before the run started", file=sys.stderr, flush=True)
         sys.exit(130)
+    except BrokenPipeError:  # stdout closed early (`gail-train --help | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        sys.exit(0)
     except Exception as exc:
         print(f"{program}: error: {error_line(exc)}", file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
