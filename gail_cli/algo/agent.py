@@ -25,6 +25,46 @@ def parameters_finite(modules: Iterable[torch.nn.Module]) -> bool:
     return bool(torch.stack(flags).all())
 
 
+class Stateful(Protocol):
+    """A part of an agent that a checkpoint saves and restores."""
+
+    def state_dict(self) -> Any: ...
+
+    def load_state_dict(self, state: Any) -> Any: ...
+
+
+class CheckpointedAgent:
+    """What an agent's checkpoint is made of: its networks (``actor``, ``critic`` and,
+    for imitation, ``discriminator``) by name, then the other parts :meth:`parts` names.
+    Subclasses are dataclasses holding those attributes."""
+
+    actor: torch.nn.Module
+    critic: torch.nn.Module
+    discriminator: torch.nn.Module | None
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        nets: dict[str, torch.nn.Module] = {"actor": self.actor, "critic": self.critic}
+        if self.discriminator is not None:
+            nets["discriminator"] = self.discriminator
+        return nets
+
+    def parts(self) -> dict[str, Stateful]:
+        """The stateful parts beside the networks, by their checkpoint key."""
+        raise NotImplementedError
+
+    def parameters_finite(self) -> bool:
+        return parameters_finite(self.modules().values())
+
+    def state_dict(self) -> dict[str, Any]:
+        everything: dict[str, Stateful] = {**self.modules(), **self.parts()}
+        return {name: part.state_dict() for name, part in everything.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        everything: dict[str, Stateful] = {**self.modules(), **self.parts()}
+        for name, part in everything.items():
+            part.load_state_dict(state[name])
+
+
 class Learner(Protocol):
     """GAIL or plain PPO: turns one rollout into parameter updates and statistics."""
 
@@ -42,7 +82,10 @@ class Learner(Protocol):
 
 
 @dataclass
-class Agent:
+class Agent(CheckpointedAgent):
+    """PPO's agent (GAIL or gail-expert): the checkpoint's keys are the networks',
+    ``normalizer``, ``ppo`` and ``learner``."""
+
     actor: Actor
     critic: Critic
     normalizer: ObservationNormalizer
@@ -50,26 +93,5 @@ class Agent:
     learner: Learner
     discriminator: Discriminator | None = None
 
-    def modules(self) -> dict[str, torch.nn.Module]:
-        nets: dict[str, torch.nn.Module] = {"actor": self.actor, "critic": self.critic}
-        if self.discriminator is not None:
-            nets["discriminator"] = self.discriminator
-        return nets
-
-    def parameters_finite(self) -> bool:
-        return parameters_finite(self.modules().values())
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            **{name: module.state_dict() for name, module in self.modules().items()},
-            "normalizer": self.normalizer.state_dict(),
-            "ppo": self.ppo.state_dict(),
-            "learner": self.learner.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, module in self.modules().items():
-            module.load_state_dict(state[name])
-        self.normalizer.load_state_dict(state["normalizer"])
-        self.ppo.load_state_dict(state["ppo"])
-        self.learner.load_state_dict(state["learner"])
+    def parts(self) -> dict[str, Stateful]:
+        return {"normalizer": self.normalizer, "ppo": self.ppo, "learner": self.learner}

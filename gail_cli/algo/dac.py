@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import torch
 
-from gail_cli.algo.agent import parameters_finite
+from gail_cli.algo.agent import CheckpointedAgent, Stateful
 from gail_cli.algo.gail import (
     absorbing_logit,
     absorbing_value,
@@ -159,7 +159,7 @@ class DAC:
 
 
 @dataclass
-class OffPolicyAgent:
+class OffPolicyAgent(CheckpointedAgent):
     """The off-policy learner's whole state, as a checkpoint holds it: networks,
     observation transform, optimizers and the replay buffer."""
 
@@ -170,26 +170,5 @@ class OffPolicyAgent:
     buffer: ReplayBuffer
     discriminator: Discriminator | None = None
 
-    def modules(self) -> dict[str, torch.nn.Module]:
-        nets: dict[str, torch.nn.Module] = {"actor": self.actor, "critic": self.critic}
-        if self.discriminator is not None:
-            nets["discriminator"] = self.discriminator
-        return nets
-
-    def parameters_finite(self) -> bool:
-        return parameters_finite(self.modules().values())
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            **{name: module.state_dict() for name, module in self.modules().items()},
-            "normalizer": self.normalizer.state_dict(),
-            "learner": self.learner.state_dict(),
-            "replay": self.buffer.state_dict(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, module in self.modules().items():
-            module.load_state_dict(state[name])
-        self.normalizer.load_state_dict(state["normalizer"])
-        self.learner.load_state_dict(state["learner"])
-        self.buffer.load_state_dict(state["replay"])
+    def parts(self) -> dict[str, Stateful]:
+        return {"normalizer": self.normalizer, "learner": self.learner, "replay": self.buffer}
