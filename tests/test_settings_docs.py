@@ -50,6 +50,31 @@ def test_a_changed_default_makes_its_group_file_stale(
     )
 
 
+def test_a_changed_algorithm_default_regenerates_only_the_dac_files_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for part in ("conf", "docs", "README.md"):
+        source = ROOT / part
+        copy = shutil.copytree if source.is_dir() else shutil.copy
+        copy(source, tmp_path / part)
+
+    @dataclasses.dataclass
+    class Changed:
+        """An algorithm group with one key."""
+
+        tau: float = setting(0.02, "a Polyak step")
+
+    monkeypatch.setattr(settings_docs, "SACConfig", Changed)
+    dac_file = tmp_path / "conf/algorithm/dac.yaml"
+    assert set(settings_docs.stale_files(tmp_path)) == {dac_file, tmp_path / "docs/offpolicy.md"}
+    assert settings_docs.main(["--root", str(tmp_path)]) == 0
+    composed = yaml.safe_load(dac_file.read_text())
+    assert composed["algorithm"] == {"tau": 0.02}
+    assert composed["trainer"]["num_envs"] == 1  # the hand-written keys are kept
+    table = (tmp_path / "docs/offpolicy.md").read_text()
+    assert "| `algorithm.tau` | 0.02 | a Polyak step |" in table
+
+
 @pytest.mark.parametrize(
     "value", [None, True, 0, 2048, 3e-4, 1e-5, -0.5, 1.0, "tanh", "on", "1e3", [64, 64], {"a": 1}]
 )

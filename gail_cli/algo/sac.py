@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gail_cli.algo.nets import HALF_LOG_2PI, mlp
-from gail_cli.settings import check_ranges
+from gail_cli.settings import check_ranges, setting
 
 # bounds of the actor's log std (in the pre-squash space)
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -41,26 +41,28 @@ class SACConfig:
     unless named otherwise.
     """
 
-    name: str = "dac"
-    # Adam learning rate of actor, critics and the entropy temperature
-    lr: float = 3e-4
-    # transitions per gradient step, for the critics, the actor and the discriminator
-    batch_size: int = 256
-    buffer_size: int = 1_000_000
-    gamma: float = 0.99
-    # Polyak step of the target critics toward the critics, per update
-    tau: float = 0.005
-    # env steps collected before the first update
-    learning_starts: int = 5000
-    # gradient steps per env step
-    updates_per_step: int = 1
-    init_alpha: float = 0.2
-    # learn the temperature toward target_entropy; false keeps init_alpha
-    autotune_alpha: bool = True
-    # null = -act_dim (nats, of the squashed action in [-1, 1]^act_dim)
-    target_entropy: float | None = None
-    # one discriminator step every disc_every updates (gail-train only)
-    disc_every: int = 1
+    name: str = setting(
+        "dac", "dac: SAC on the discriminator's reward (gail-train); sac: on the env's reward"
+    )
+    lr: float = setting(3e-4, "Adam learning rate of the actor, the critics and the temperature")
+    batch_size: int = setting(
+        256, "transitions per gradient step, for the critics, the actor and the discriminator"
+    )
+    buffer_size: int = setting(
+        1_000_000, "transitions kept, the newest; its memory grows with the rows filled"
+    )
+    gamma: float = setting(0.99, "discount")
+    tau: float = setting(0.005, "Polyak step of the target critics toward the critics, per update")
+    learning_starts: int = setting(5000, "env steps collected before the first update")
+    updates_per_step: int = setting(1, "gradient updates per env step")
+    init_alpha: float = setting(0.2, "the entropy temperature at the start")
+    autotune_alpha: bool = setting(
+        True, "learn the temperature toward target_entropy; false keeps init_alpha"
+    )
+    target_entropy: float | None = setting(
+        None, "nats of the squashed action in [-1, 1]^act_dim; null = -act_dim"
+    )
+    disc_every: int = setting(1, "one discriminator step every disc_every updates (gail-train)")
 
     def __post_init__(self) -> None:
         check_ranges(

@@ -25,13 +25,14 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from gail_cli.algo.agent import Agent
 from gail_cli.algo.bc import CloneLoss
 from gail_cli.algo.gail import GAIL
-from gail_cli.algo.nets import Actor, CategoricalActor, Critic, Discriminator, GaussianActor
+from gail_cli.algo.nets import Actor, CategoricalActor, Critic, GaussianActor
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.ppo import PPO, PPOLearner
 from gail_cli.algo.sac import SACConfig, SquashedGaussianActor
 from gail_cli.data.experts import ExpertData, load_expert_data
 from gail_cli.data.minari_store import resolve_minari_id
 from gail_cli.errors import GailError, positive_int
+from gail_cli.run.adversary import ExpertTensors, build_discriminator, fit_normalizer
 from gail_cli.run.device import choose_device, loop_shape
 from gail_cli.run.env_recipe import EnvRecipe, recipe_from_mapping
 from gail_cli.run.envs import EnvSpec, env_spec, make_vector_env
@@ -251,36 +252,26 @@ def build_agent(
     critic = Critic(spec.obs_dim, net.hidden_sizes, net.activation).to(device)
     normalizer = ObservationNormalizer(spec.obs_dim, settings.trainer.obs_normalization)
     ppo = PPO(actor, critic, settings.ppo, device)
+    fit_normalizer(normalizer, expert)
     if expert is None:
-        if normalizer.mode == "expert":
-            raise GailError(
-                "trainer.obs_normalization=expert needs expert data; use running or off"
-            )
         return Agent(actor, critic, normalizer, ppo, PPOLearner(ppo, normalizer))
-    if normalizer.mode == "expert":
-        normalizer.fit(expert.observations)
     disc_config = settings.discriminator
     assert disc_config is not None
     if spec.discrete:  # one-hot actions: no Gaussian exploration noise to imitate
         disc_config = dataclasses.replace(disc_config, expert_action_noise=False)
-    disc = Discriminator(
-        spec.obs_dim,
-        spec.act_dim,
-        disc_config.hidden_sizes,
-        disc_config.activation,
-        disc_config.spectral_norm,
-    ).to(device)
+    disc = build_discriminator(spec.obs_dim, spec.act_dim, disc_config, device)
+    demos = ExpertTensors.of(expert, device)
     learner = GAIL(
         ppo,
         disc,
         disc_config,
         normalizer,
-        expert_obs=torch.from_numpy(expert.observations).to(device),
-        expert_actions=torch.from_numpy(expert.actions).to(device),
+        expert_obs=demos.observations,
+        expert_actions=demos.actions,
         action_low=torch.from_numpy(spec.action_low).to(device),
         action_high=torch.from_numpy(spec.action_high).to(device),
-        expert_absorbing=int(expert.terminals.sum()),  # kept episodes ended by termination
-        absorbing_weight=1.0 / (expert.subsample or 1),
+        expert_absorbing=demos.absorbing,
+        absorbing_weight=demos.absorbing_weight,
         clone=_clone_loss(settings.trainer, actor, normalizer, expert, device),
     )
     return Agent(actor, critic, normalizer, ppo, learner, disc)

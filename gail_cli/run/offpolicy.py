@@ -19,13 +19,13 @@ from typing import Any
 import torch
 
 from gail_cli.algo.dac import DAC, OffPolicyAgent, OffPolicyLearner, SACLearner
-from gail_cli.algo.nets import Discriminator
 from gail_cli.algo.normalization import ObservationNormalizer
 from gail_cli.algo.replay import ReplayBuffer, Transitions
 from gail_cli.algo.sac import SAC, SACConfig, SquashedGaussianActor, TwinQ
 from gail_cli.algo.stats import OffPolicyStats, summarize
 from gail_cli.data.experts import ExpertData
 from gail_cli.errors import GailError
+from gail_cli.run.adversary import ExpertTensors, build_discriminator, fit_normalizer
 from gail_cli.run.envs import EnvSpec
 from gail_cli.run.logger import RunLogger
 from gail_cli.run.trainer import Trainer
@@ -58,31 +58,21 @@ def build_offpolicy_agent(
     normalizer = ObservationNormalizer(obs_dim, obs_normalization)
     buffer = ReplayBuffer(algorithm.buffer_size, obs_dim, act_dim, device)
     sac = SAC(actor, twin_q, algorithm, act_dim)
+    fit_normalizer(normalizer, expert)
     if expert is None:
-        if normalizer.mode == "expert":
-            raise GailError(
-                "trainer.obs_normalization=expert needs expert data; use running or off"
-            )
         return OffPolicyAgent(actor, twin_q, normalizer, SACLearner(sac, normalizer), buffer)
     assert discriminator is not None
-    if normalizer.mode == "expert":
-        normalizer.fit(expert.observations)
-    disc = Discriminator(
-        obs_dim,
-        act_dim,
-        discriminator.hidden_sizes,
-        discriminator.activation,
-        discriminator.spectral_norm,
-    ).to(device)
+    disc = build_discriminator(obs_dim, act_dim, discriminator, device)
+    demos = ExpertTensors.of(expert, device)
     learner = DAC(
         sac,
         disc,
         discriminator,
         normalizer,
-        expert_obs=torch.from_numpy(expert.observations).to(device),
-        expert_actions=torch.from_numpy(expert.actions).to(device),
-        expert_absorbing=int(expert.terminals.sum()),  # kept episodes ended by termination
-        absorbing_weight=1.0 / (expert.subsample or 1),
+        expert_obs=demos.observations,
+        expert_actions=demos.actions,
+        expert_absorbing=demos.absorbing,
+        absorbing_weight=demos.absorbing_weight,
     )
     return OffPolicyAgent(actor, twin_q, normalizer, learner, buffer, disc)
 

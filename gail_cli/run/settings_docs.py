@@ -6,7 +6,9 @@
   default with its one-line meaning as a comment above it;
 - the key tables between ``<!-- BEGIN GENERATED <name> -->`` and ``<!-- END GENERATED
   <name> -->`` in docs/configuration.md and README.md, and the table of per-env tuned
-  settings (conf/env/gail/) in docs/configuration.md.
+  settings (conf/env/gail/) in docs/configuration.md;
+- the ``algorithm:`` block of conf/algorithm/dac.yaml and docs/offpolicy.md's table of its
+  keys, from :class:`gail_cli.algo.sac.SACConfig`.
 
 ``--check`` writes nothing and exits 1 naming the stale files; tests/test_settings_docs.py
 does the same in memory. A setting is declared once, with :func:`gail_cli.settings.setting`;
@@ -26,6 +28,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from gail_cli.algo.sac import SACConfig
 from gail_cli.data.atomic import atomic_path
 from gail_cli.errors import EXIT_BAD_INPUT
 from gail_cli.settings import (
@@ -344,10 +347,13 @@ def readme_table() -> str:
     return key_table([keys[name] for name in README_KEYS])
 
 
-def replace_block(text: str, name: str, body: str, where: str) -> str:
+def replace_block(text: str, name: str, body: str, where: str, yaml_file: bool = False) -> str:
     """``text`` with the lines between the BEGIN/END GENERATED markers of ``name``
-    replaced by ``body``."""
-    begin, end = f"<!-- BEGIN GENERATED {name} -->", f"<!-- END GENERATED {name} -->"
+    replaced by ``body``: HTML comments in markdown, ``#`` comments in YAML."""
+    if yaml_file:
+        begin, end = f"# BEGIN GENERATED {name}", f"# END GENERATED {name}"
+    else:
+        begin, end = f"<!-- BEGIN GENERATED {name} -->", f"<!-- END GENERATED {name} -->"
     if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
         raise ValueError(f"{where}: needs one '{begin}' line and, below it, one '{end}' line")
     head, rest = text.split(begin)
@@ -389,6 +395,16 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield f"{prefix}{key}", value
 
 
+def algorithm_yaml() -> str:
+    """The ``algorithm:`` mapping of conf/algorithm/dac.yaml, from SACConfig."""
+    return "\n".join(["algorithm:", *_yaml_body(SACConfig, "  ")])
+
+
+def algorithm_table() -> str:
+    """docs/offpolicy.md's table of the ``algorithm.*`` keys, from SACConfig."""
+    return key_table([k for k, _ in group_keys(SACConfig, "algorithm")])
+
+
 def generated_files(root: Path = SOURCE_ROOT) -> dict[Path, str]:
     """Each generated file under ``root`` and the text it should hold."""
     files = {
@@ -401,11 +417,13 @@ def generated_files(root: Path = SOURCE_ROOT) -> dict[Path, str]:
             "keys": configuration_tables(),
         },
         root / "README.md": {"most-used keys": readme_table()},
+        root / "docs" / "offpolicy.md": {"algorithm keys": algorithm_table()},
+        root / "conf" / "algorithm" / "dac.yaml": {"algorithm keys": algorithm_yaml()},
     }
     for path, bodies in blocks.items():
         text = path.read_text()
         for name, body in bodies.items():
-            text = replace_block(text, name, body, str(path))
+            text = replace_block(text, name, body, str(path), yaml_file=path.suffix == ".yaml")
         files[path] = text
     return files
 
