@@ -21,13 +21,18 @@ def test_no_generated_file_is_stale() -> None:
     assert not stale, f"stale: {stale}; run `make docs`"
 
 
-def test_a_changed_default_makes_its_group_file_stale(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _copy_generated_sources(root: Path) -> None:
+    """conf/, docs/ and README.md of this checkout under ``root``."""
     for part in ("conf", "docs", "README.md"):
         source = ROOT / part
         copy = shutil.copytree if source.is_dir() else shutil.copy
-        copy(source, tmp_path / part)
+        copy(source, root / part)
+
+
+def test_a_changed_default_makes_its_group_file_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _copy_generated_sources(tmp_path)
 
     @dataclasses.dataclass
     class Changed:
@@ -53,10 +58,7 @@ def test_a_changed_default_makes_its_group_file_stale(
 def test_a_changed_algorithm_default_regenerates_only_the_dac_files_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for part in ("conf", "docs", "README.md"):
-        source = ROOT / part
-        copy = shutil.copytree if source.is_dir() else shutil.copy
-        copy(source, tmp_path / part)
+    _copy_generated_sources(tmp_path)
 
     @dataclasses.dataclass
     class Changed:
