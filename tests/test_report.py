@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,22 @@ import yaml
 from conftest import run_cli
 from torch.utils.tensorboard import SummaryWriter
 
-from gail_cli.cli.report import main
+from gail_cli.cli.report import main, read_run, wall_clock_curve
 
 EXPERT = 100.0  # the fake runs' expert return: normalized = return / 100
 
 
 def _fake_run(
-    sweep: Path, name: str, overrides: list[str], curve: list[float], finished: bool
+    sweep: Path,
+    name: str,
+    overrides: list[str],
+    curve: list[float],
+    finished: bool,
+    minutes_per_eval: float | None = None,
 ) -> Path:
-    """A run dir as gail-train writes it: .hydra/, eval scalars every 1000 steps, metrics."""
+    """A run dir as gail-train writes it: .hydra/, eval scalars every 1000 steps, metrics.
+    With ``minutes_per_eval``, evaluation i is stamped (i + 1) * minutes_per_eval after
+    the writer's creation."""
     run = sweep / name
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
@@ -26,8 +34,10 @@ def _fake_run(
     config = {"seed": seed, "env": {"id": "Hopper-v4"}, "trainer": {"total_env_steps": 3000}}
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
     writer = SummaryWriter(str(run))
+    created = time.time()
     for i, value in enumerate(curve):
-        writer.add_scalar("eval/return", value, (i + 1) * 1000)
+        stamp = None if minutes_per_eval is None else created + (i + 1) * minutes_per_eval * 60
+        writer.add_scalar("eval/return", value, (i + 1) * 1000, walltime=stamp)
         writer.add_scalar("eval/normalized_return", value / EXPERT, (i + 1) * 1000)
         writer.add_scalar("rollout/return", value / 2, (i + 1) * 1000)
     writer.close()
@@ -166,3 +176,18 @@ def test_the_report_names_no_absolute_path(tmp_path: Path) -> None:
     assert report.startswith("# Sweep report: sweep\n")
     assert "dataset.path=mine.hdf5" in report
     assert str(tmp_path) not in report
+
+
+def test_the_wall_clock_curve_places_each_evaluation_at_the_seeds_mean_time(
+    tmp_path: Path,
+) -> None:
+    common = ["env=Hopper-v4", "trainer.total_env_steps=3000"]
+    slow = read_run(_fake_run(tmp_path, "a", [*common, "seed=0"], [10, 50, 80], True, 2.0))
+    fast = read_run(_fake_run(tmp_path, "b", [*common, "seed=1"], [30, 70], True, 1.0))
+    assert slow.curve_elapsed_s == pytest.approx([120, 240, 360], abs=5)
+    curve = wall_clock_curve([slow, fast])
+    assert curve is not None
+    minutes, returns = curve
+    # the steps both seeds reached (1,000 and 2,000), at the mean of 2 and 1 min per eval
+    assert minutes == pytest.approx([1.5, 3.0], abs=0.1)
+    assert returns.tolist() == [20.0, 60.0]

@@ -6,9 +6,10 @@ A run is any directory below the sweep holding TensorBoard event files or a metr
 Runs are grouped by env and by their command-line overrides other than the seed; each
 group's final eval figures are summarized over its seeds (mean ± std). A run without
 metrics.json (still running, or stopped) counts with its latest TensorBoard values and is
-marked partial. Writes report.md and one learning-curve PNG per env (eval return against
-env steps: mean over seeds and min–max band, expert return dashed) into --out (default:
-the sweep directory).
+marked partial. Writes report.md and one learning-curve PNG per env into --out (default:
+the sweep directory): eval return against env steps (mean over seeds, min–max band) and,
+beside it, against wall-clock minutes since each run's start (mean over seeds); the
+expert's return dashed.
 
 ``--baseline DIR`` names a second sweep (e.g. behavioral cloning alone, from
 ``benchmarks/learning.py --bc-baseline``): each row then also shows the final normalized
@@ -65,6 +66,9 @@ class Run:
     curve: Curve = field(default_factory=list)
     normalized_curve: Curve = field(default_factory=list)
     random_return: float | None = None
+    # seconds from the run's first event (its start) to each point of ``curve``; a resumed
+    # run's pause counts too
+    curve_elapsed_s: list[float] = field(default_factory=list)
 
     @property
     def pruned(self) -> bool:
@@ -111,19 +115,25 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
-def _read_scalars(run_dir: Path) -> tuple[dict[str, Curve], float | None]:
-    """Every scalar series of the run's event files, and the seconds they span."""
+def _read_scalars(run_dir: Path) -> tuple[dict[str, Curve], dict[str, list[float]], float | None]:
+    """Every scalar series of the run's event files; for each, the seconds from the run's
+    first event to each point; and the seconds the scalars span."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
     series: dict[str, Curve] = {}
+    elapsed: dict[str, list[float]] = {}
     times: list[float] = []
     for tag in events.Tags()["scalars"]:
         scalars = events.Scalars(tag)
         series[tag] = [(int(e.step), float(e.value)) for e in scalars]
         times.extend(e.wall_time for e in scalars)
-    return series, (max(times) - min(times) if times else None)
+    if times:
+        start = min(events.FirstEventTimestamp(), *times)
+        for tag in series:
+            elapsed[tag] = [e.wall_time - start for e in events.Scalars(tag)]
+    return series, elapsed, (max(times) - min(times) if times else None)
 
 
 def read_run(run_dir: Path) -> Run:
@@ -138,7 +148,11 @@ def read_run(run_dir: Path) -> Run:
         or "?"
     )
     seed = str(overrides.get("seed", config.get("seed", "?")))
-    scalars, span_s = _read_scalars(run_dir) if any(run_dir.glob("*tfevents*")) else ({}, None)
+    scalars: dict[str, Curve] = {}
+    elapsed: dict[str, list[float]] = {}
+    span_s = None
+    if any(run_dir.glob("*tfevents*")):
+        scalars, elapsed, span_s = _read_scalars(run_dir)
     metrics_file = run_dir / "metrics.json"
     if metrics_file.is_file():
         final = {k: float(v) for k, v in json.loads(metrics_file.read_text()).items()}
@@ -164,6 +178,7 @@ def read_run(run_dir: Path) -> Run:
         scalars.get(CURVE_TAG, []),
         scalars.get(NORMALIZED_TAG, []),
         random,
+        elapsed.get(CURVE_TAG, []),
     )
 
 
@@ -306,17 +321,40 @@ def table(runs: Sequence[Run], baseline: Sequence[Run] = ()) -> str:
 
 def _band(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Eval steps where every seed has data, and the mean, min and max over seeds there."""
-    common_end = min(run.curve[-1][0] for run in group)
-    grid = np.array(sorted({s for run in group for s, _ in run.curve if s <= common_end}), float)
-    values = np.array(
-        [np.interp(grid, [s for s, _ in run.curve], [v for _, v in run.curve]) for run in group]
-    )
+    grid = _common_steps(group)
+    values = np.array([_at(grid, run.curve) for run in group])
     return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
 
 
+def _common_steps(group: Sequence[Run]) -> np.ndarray:
+    """The eval steps of the group's runs up to the shortest run's last one."""
+    common_end = min(run.curve[-1][0] for run in group)
+    return np.array(sorted({s for run in group for s, _ in run.curve if s <= common_end}), float)
+
+
+def _at(grid: np.ndarray, curve: Curve) -> np.ndarray:
+    """The curve's values interpolated at the steps of ``grid``."""
+    return np.interp(grid, [s for s, _ in curve], [v for _, v in curve])
+
+
+def wall_clock_curve(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(minutes since start, mean eval return) over the group's seeds at the steps where
+    every seed has data: each point at the seeds' mean wall-clock there. None when a run
+    lacks event times."""
+    if any(len(run.curve_elapsed_s) != len(run.curve) for run in group):
+        return None
+    grid = _common_steps(group)
+    values = np.array([_at(grid, run.curve) for run in group])
+    seconds = np.array(
+        [np.interp(grid, [s for s, _ in run.curve], run.curve_elapsed_s) for run in group]
+    )
+    return seconds.mean(axis=0) / 60.0, values.mean(axis=0)
+
+
 def plot_curves(runs: Sequence[Run], out_dir: Path, baseline: Sequence[Run] = ()) -> list[Path]:
-    """One PNG per env: eval return vs env steps, one line (mean) and band per config;
-    the baseline's final return (mean over its seeds) as a dotted line per dataset."""
+    """One PNG per env, two panels: eval return vs env steps (one line, the mean, and a
+    min–max band per config) and vs wall-clock minutes (the mean per config); in both the
+    baseline's final return (mean over its seeds) dotted per dataset, the expert's dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -327,38 +365,53 @@ def plot_curves(runs: Sequence[Run], out_dir: Path, baseline: Sequence[Run] = ()
         by_env[env][config] = members
     written = []
     for env, groups in by_env.items():
-        fig, ax = plt.subplots(figsize=(8, 5))
+        fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
         for config, members in groups.items():
             with_data = [run for run in members if run.curve]
             if not with_data:
                 continue
             grid, mean, low, high = _band(with_data)
             label = f"{config} ({len(with_data)} seed{'s' if len(with_data) > 1 else ''})"
-            (line,) = ax.plot(grid, mean, marker="o", markersize=3, label=label)
+            (line,) = by_steps.plot(grid, mean, marker="o", markersize=3, label=label)
+            color = line.get_color()
             if len(with_data) > 1:
-                ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+                by_steps.fill_between(grid, low, high, color=color, alpha=0.2)
+            timed = wall_clock_curve(with_data)
+            if timed is not None:
+                by_time.plot(*timed, marker="o", markersize=3, color=color)
             level = _finite(
                 b.final.get("eval/return")
                 for b in baseline
                 if b.dataset_key == with_data[0].dataset_key
             )
             if level:
-                ax.axhline(
-                    float(np.mean(level)),
-                    color=line.get_color(),
-                    linestyle=":",
-                    label=f"baseline, {config} ({np.mean(level):.0f})",
-                )
+                for ax in (by_steps, by_time):
+                    ax.axhline(
+                        float(np.mean(level)),
+                        color=color,
+                        linestyle=":",
+                        label=f"baseline, {config} ({np.mean(level):.0f})"
+                        if ax is by_steps
+                        else None,
+                    )
         experts = _finite(run.expert_return for members in groups.values() for run in members)
         if experts:
             expert = float(np.median(experts))
-            ax.axhline(expert, color="k", linestyle="--", label=f"expert ({expert:.0f})")
-        ax.set_title(f"{env}: eval return (mean over seeds, min–max band)")
-        ax.set_xlabel("env steps")
-        ax.set_ylabel("return")
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="best")
+            for ax in (by_steps, by_time):
+                ax.axhline(
+                    expert,
+                    color="k",
+                    linestyle="--",
+                    label=f"expert ({expert:.0f})" if ax is by_steps else None,
+                )
+        fig.suptitle(f"{env}: eval return (mean over seeds; min–max band against env steps)")
+        by_steps.set_xlabel("env steps")
+        by_steps.set_ylabel("return")
+        by_time.set_xlabel("wall-clock minutes since the run's start")
+        for ax in (by_steps, by_time):
+            ax.grid(alpha=0.3)
+        if by_steps.get_legend_handles_labels()[0]:
+            by_steps.legend(fontsize=7, loc="best")
         fig.tight_layout()
         path = out_dir / f"curves_{re.sub(r'[^A-Za-z0-9._-]+', '_', env)}.png"
         fig.savefig(path, dpi=110)
