@@ -71,6 +71,11 @@ class Run:
     curve_elapsed_s: list[float] = field(default_factory=list)
 
     @property
+    def elapsed_curve(self) -> Curve:
+        """(env step, seconds since the run's start) at each point of ``curve``."""
+        return [(step, t) for (step, _), t in zip(self.curve, self.curve_elapsed_s, strict=True)]
+
+    @property
     def pruned(self) -> bool:
         """Stopped early by an Optuna search's pruner (metrics.json says "pruned": true)."""
         return bool(self.final.get("pruned")) if self.finished else False
@@ -122,18 +127,16 @@ def _read_scalars(run_dir: Path) -> tuple[dict[str, Curve], dict[str, list[float
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    series: dict[str, Curve] = {}
-    elapsed: dict[str, list[float]] = {}
-    times: list[float] = []
-    for tag in events.Tags()["scalars"]:
-        scalars = events.Scalars(tag)
-        series[tag] = [(int(e.step), float(e.value)) for e in scalars]
-        times.extend(e.wall_time for e in scalars)
-    if times:
-        start = min(events.FirstEventTimestamp(), *times)
-        for tag in series:
-            elapsed[tag] = [e.wall_time - start for e in events.Scalars(tag)]
-    return series, elapsed, (max(times) - min(times) if times else None)
+    stamped = {tag: events.Scalars(tag) for tag in events.Tags()["scalars"]}
+    series = {
+        tag: [(int(e.step), float(e.value)) for e in points] for tag, points in stamped.items()
+    }
+    times = [e.wall_time for points in stamped.values() for e in points]
+    if not times:
+        return series, {}, None
+    start = min(events.FirstEventTimestamp(), *times)
+    elapsed = {tag: [e.wall_time - start for e in points] for tag, points in stamped.items()}
+    return series, elapsed, max(times) - min(times)
 
 
 def read_run(run_dir: Path) -> Run:
@@ -321,15 +324,10 @@ def table(runs: Sequence[Run], baseline: Sequence[Run] = ()) -> str:
 
 def _band(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Eval steps where every seed has data, and the mean, min and max over seeds there."""
-    grid = _common_steps(group)
+    common_end = min(run.curve[-1][0] for run in group)
+    grid = np.array(sorted({s for run in group for s, _ in run.curve if s <= common_end}), float)
     values = np.array([_at(grid, run.curve) for run in group])
     return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
-
-
-def _common_steps(group: Sequence[Run]) -> np.ndarray:
-    """The eval steps of the group's runs up to the shortest run's last one."""
-    common_end = min(run.curve[-1][0] for run in group)
-    return np.array(sorted({s for run in group for s, _ in run.curve if s <= common_end}), float)
 
 
 def _at(grid: np.ndarray, curve: Curve) -> np.ndarray:
@@ -343,12 +341,9 @@ def wall_clock_curve(group: Sequence[Run]) -> tuple[np.ndarray, np.ndarray] | No
     lacks event times."""
     if any(len(run.curve_elapsed_s) != len(run.curve) for run in group):
         return None
-    grid = _common_steps(group)
-    values = np.array([_at(grid, run.curve) for run in group])
-    seconds = np.array(
-        [np.interp(grid, [s for s, _ in run.curve], run.curve_elapsed_s) for run in group]
-    )
-    return seconds.mean(axis=0) / 60.0, values.mean(axis=0)
+    grid, mean, _, _ = _band(group)
+    seconds = np.mean([_at(grid, run.elapsed_curve) for run in group], axis=0)
+    return seconds / 60.0, mean
 
 
 def plot_curves(runs: Sequence[Run], out_dir: Path, baseline: Sequence[Run] = ()) -> list[Path]:
