@@ -237,10 +237,14 @@ class SAC:
         self.critic_optim.step()
 
         new_actions, log_prob = self.actor.sample_with_log_prob(obs)
+        # the actor's gradient flows through the critics' input only: their weights'
+        # gradients would be discarded, so they are not computed
+        self.critic.requires_grad_(False)
         q_new = torch.min(*self.critic(obs, new_actions))
+        self.critic.requires_grad_(True)
         actor_loss = (self.alpha * log_prob - q_new).mean()
         self.actor_optim.zero_grad(set_to_none=True)
-        actor_loss.backward()  # also leaves gradients on the critics: cleared next step
+        actor_loss.backward()
         self.actor_optim.step()
 
         if self.config.autotune_alpha:
