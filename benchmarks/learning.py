@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -109,14 +110,22 @@ def bc_sweep_dir(sweep_dir: Path) -> Path:
     return sweep_dir.with_name(sweep_dir.name + "-bc")
 
 
+# exit codes of a sweep stopped by Ctrl-C or SIGTERM (gail-train's, or the signal's own)
+INTERRUPTED = frozenset({130, 143, -signal.SIGINT, -signal.SIGTERM})
+
+
 def run_grid(args: argparse.Namespace) -> None:
-    """Run the imitation grid and, with --bc-baseline, BC alone on the same data."""
+    """Run the imitation grid and, with --bc-baseline, BC alone on the same data; a sweep
+    stopped by a signal ends the grid there (exit 130), so that the same command later
+    finishes it in place."""
     commands = [multirun(args, args.sweep_dir, gail_run(args))]
     if args.bc_baseline:
         commands.append(multirun(args, bc_sweep_dir(args.sweep_dir), BC_ALONE))
     for command in commands:
         print(" ".join(command), flush=True)
-        subprocess.run(command, check=False)
+        if subprocess.run(command, check=False).returncode in INTERRUPTED:
+            print("learning: interrupted; run the same command again to finish", file=sys.stderr)
+            sys.exit(130)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -94,3 +95,28 @@ def test_the_readme_summary_has_a_gail_and_a_bc_row_per_grid() -> None:
         f"| {grids[1].short} | – | 1.100 ± 0.000 |",
         "| BC alone | – | – |",
     ]
+
+
+@pytest.mark.parametrize("code", [130, 143, -2])
+def test_a_grid_whose_sweep_was_interrupted_stops_before_the_baseline(
+    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = results_tables.argparse.Namespace(quick=True, jobs=1, algorithm=None, override=[])
+    args = results_tables.learning_args(results_tables.GRIDS[0], options, tmp_path)
+    started: list[list[str]] = []
+    exit_code = code
+
+    def fake_run(command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        started.append(command)
+        return subprocess.CompletedProcess(command, exit_code)
+
+    monkeypatch.setattr(learning.subprocess, "run", fake_run)
+    with pytest.raises(SystemExit) as stopped:
+        learning.run_grid(args)
+    assert stopped.value.code == 130
+    assert len(started) == 1 and str(args.sweep_dir) in " ".join(started[0])
+    # a sweep that ended on its own (1: one of its jobs failed) goes on to BC alone
+    started.clear()
+    exit_code = 1
+    learning.run_grid(args)
+    assert len(started) == 2 and str(learning.bc_sweep_dir(args.sweep_dir)) in " ".join(started[1])
