@@ -13,6 +13,7 @@ resumed run starts fresh episodes, as before.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -31,13 +32,7 @@ def to_saved(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
         return torch.from_numpy(array.astype(np.int64) if array.dtype == np.uint32 else array)
-    if isinstance(value, tuple):
-        return tuple(to_saved(v) for v in value)
-    if isinstance(value, list):
-        return [to_saved(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_saved(v) for k, v in value.items()}
-    return value
+    return _inside_containers(value, to_saved)
 
 
 def from_saved(value: Any) -> Any:
@@ -45,12 +40,18 @@ def from_saved(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         array = value.numpy().copy()
         return array[()] if array.ndim == 0 else array
+    return _inside_containers(value, from_saved)
+
+
+def _inside_containers(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert`` applied to each item of a tuple, list or dict (keys kept); any other
+    value as it is."""
     if isinstance(value, tuple):
-        return tuple(from_saved(v) for v in value)
+        return tuple(convert(v) for v in value)
     if isinstance(value, list):
-        return [from_saved(v) for v in value]
+        return [convert(v) for v in value]
     if isinstance(value, dict):
-        return {k: from_saved(v) for k, v in value.items()}
+        return {k: convert(v) for k, v in value.items()}
     return value
 
 
