@@ -19,6 +19,7 @@ import argparse
 import itertools
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, nargs="+", default=[0], help="env steps")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if "://" not in args.database and not Path(args.database).is_file():
+        # SQLite would create an empty database there
+        print(f"pruner_replay: error: no such file: {args.database}", file=sys.stderr)
+        return 1
     storage = args.database if "://" in args.database else f"sqlite:///{args.database}"
     trials, maximize = recorded_trials(storage, args.study)
     trials = trials[: args.first]

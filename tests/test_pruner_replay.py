@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.distributions import FloatDistribution
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -41,3 +42,12 @@ def test_trials_of_one_batch_are_judged_only_against_earlier_batches() -> None:
     one_by_one = pruner_replay.replay(trials, 1, pruner, maximize=True)
     assert (together.pruned, together.env_steps) == (0, 40)
     assert (one_by_one.pruned, one_by_one.env_steps, one_by_one.best) == (1, 30, 1.0)
+
+
+def test_a_missing_database_is_one_line_and_no_new_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "optuna.db"
+    assert pruner_replay.main([str(missing)]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert not missing.exists()
