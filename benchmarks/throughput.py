@@ -63,6 +63,8 @@ REFERENCE = [
     "discriminator.hidden_sizes=[64,64]",
 ]
 LOAD_TRANSITIONS = 1_000_000
+# trainer.eval_every of the measured loops (a 1M-step run's default)
+EVAL_EVERY = 50_000
 MUJOCO_ENVS = ("HalfCheetah-v4", "Hopper-v4", "Walker2d-v4", "Ant-v4")
 
 
@@ -114,7 +116,7 @@ def loop_rate(
         *config,
         *([f"dataset.path={expert_path}"] if expert_path is not None else []),
         f"device={device}",
-        "trainer.eval_every=50000",
+        f"trainer.eval_every={EVAL_EVERY}",
         f"trainer.eval_in_background={str(eval_in_background).lower()}",
     ]
     with initialize_config_module("gail_cli.conf", version_base="1.3"):
@@ -218,6 +220,12 @@ def env_defaults(measured_steps: int, raw_steps: int, device: str, out: Path) ->
         with initialize_config_module("gail_cli.conf", version_base="1.3"):
             default = compose("train", overrides=[f"env={env_id}"]).trainer
         num_envs, run_steps = int(default.num_envs), int(default.total_env_steps)
+        if int(default.steps_per_collect) + measured_steps >= EVAL_EVERY:
+            # the window (after its warm-up rollout) must hold no periodic evaluation
+            raise SystemExit(
+                f"throughput: error: --steps {measured_steps} plus {env_id}'s warm-up rollout "
+                f"reaches the first evaluation at {EVAL_EVERY:,} env steps; measure fewer"
+            )
         print(
             f"{env_id}: raw rate, default loop ({measured_steps} env steps), raw rate", flush=True
         )
@@ -284,8 +292,6 @@ def main() -> None:
     results = Path(__file__).parent / "results"
     if args.env_defaults:
         out = args.out or results / "throughput_env_defaults.json"
-        if (args.steps or 0) > 40_000:  # the window must hold no periodic evaluation
-            parser.error("--env-defaults measures at most 40,000 env steps")
         env_defaults(args.steps or 20_480, args.raw_steps, args.device, out)
         return
     args.steps = args.steps or 102_400

@@ -34,3 +34,12 @@ def test_the_end_of_run_work_is_spread_over_the_run() -> None:
 def test_a_run_no_longer_than_the_window_pays_all_of_it() -> None:
     rate, _ = throughput.run_proportioned_rate(window(12.0, 1.5, 0.5), 20_000)
     assert rate == pytest.approx(20_000 / 12.0)
+
+
+def test_a_window_reaching_the_first_evaluation_is_refused_before_measuring(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "defaults.json"
+    with pytest.raises(SystemExit, match="reaches the first evaluation"):
+        throughput.env_defaults(throughput.EVAL_EVERY, 1_000, "cpu", out)
+    assert not out.exists()
